@@ -1,0 +1,42 @@
+"""archdsl: a declarative language for CNN/attention backbone architectures, and its compiler.
+
+Python API (imports stay light; torch loads only in :func:`build`)::
+
+    import archdsl
+    graph = archdsl.load("specs/attendnext.arch", width=0.75)   # validated IR
+    model = archdsl.build("specs/attendnext.arch", width=0.75)  # torch.nn.Module
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def load(spec: str | Path, net: str | None = None, input_shape: tuple[int, ...] | None = None, **params: Any):
+    """Parse, resolve and shape-check a spec; returns the IR :class:`archdsl.ir.Graph`.
+
+    Keyword arguments override the net's parameters and are validated like them.
+    Raises :class:`archdsl.diagnostics.DiagnosticError` with located diagnostics on bad input.
+    """
+    from archdsl.resolve import load_graph
+
+    return load_graph(spec, net=net, overrides=params, input_shape=input_shape)
+
+
+def build(
+    spec: str | Path,
+    net: str | None = None,
+    seed: int = 0,
+    deploy: bool = False,
+    input_shape: tuple[int, ...] | None = None,
+    **params: Any,
+):
+    """Compile a spec to a ``torch.nn.Module`` with the PyTorch backend (needs torch)."""
+    from archdsl import backend
+
+    graph = load(spec, net=net, input_shape=input_shape, **params)
+    torch_backend = backend.load("torch")
+    return torch_backend.build_module(graph, seed=seed, deploy=deploy)

@@ -1,0 +1,66 @@
+"""The ``archdsl`` command line (typer). One module per command; heavy backends load lazily.
+
+Exit codes: 0 success · 1 the spec has errors (or lint findings) · 2 usage error · 3 the tool
+failed (internal error, missing optional dependency).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from archdsl import __version__
+
+app = typer.Typer(
+    name="archdsl",
+    help=(
+        "A declarative language for CNN/attention backbone architectures, and its compiler.\n\n"
+        "Exit codes: 0 success; 1 the spec has errors (or lint findings); 2 usage error; "
+        "3 the tool failed (internal error or a missing optional dependency)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"archdsl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    pass
+
+
+from archdsl.cli import check, compile, show  # noqa: E402  (commands register themselves on `app`)
+
+__all__ = ["app", "check", "compile", "main", "show"]
+
+
+def main() -> None:
+    """Entry point: never show a Python traceback for a failure of ours (exit 3 instead)."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # the tool failed, not the spec
+        if os.environ.get("ARCHDSL_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"archdsl: internal error: {type(exc).__name__}: {exc}\n"
+            "  = help: this is a bug in archdsl; rerun with ARCHDSL_DEBUG=1 for the traceback "
+            "and report it\n"
+        )
+        sys.exit(3)

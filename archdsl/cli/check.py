@@ -1,0 +1,54 @@
+"""``archdsl check``: parse, resolve and shape-check spec files, every net in each."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from archdsl.cli import app
+from archdsl.cli.common import EXIT_OK, EXIT_SPEC, _with_file, print_diagnostics
+from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap
+
+
+@app.command(epilog="Examples:\n\n  archdsl check specs/*.arch\n\n  archdsl check --format json specs/attendnext.arch")
+def check(
+    files: list[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
+    fmt: str = typer.Option("text", "--format", help="Diagnostics as 'text' (stderr) or 'json' (stdout)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well."),
+) -> None:
+    """Check specs: syntax, names, arguments, shapes and size limits of every net.
+
+    Exit code 0 when every file is clean, 1 when any has errors, 3 when the tool itself failed.
+    """
+    from archdsl.resolve import Resolver, load_program
+
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("choose 'text' or 'json'", param_hint="--format")
+    sources = SourceMap()
+    diags: list[Diagnostic] = []
+    nets = 0
+    for f in files:
+        try:
+            prog = load_program(f, sources=sources)
+        except DiagnosticError as exc:
+            diags.extend(_with_file(exc.diagnostics, f))
+            continue
+        resolver = Resolver(prog)
+        for name in resolver.net_names():
+            try:
+                resolver.resolve(name)
+                nets += 1
+            except DiagnosticError as exc:
+                diags.extend(_with_file(exc.diagnostics, f))
+    print_diagnostics(diags, sources, fmt)
+    if fmt == "json" and not diags:
+        pass
+    errors = [d for d in diags if d.severity.value == "error"]
+    if not errors and not quiet and fmt == "text":
+        sys.stderr.write(
+            f"checked {len(files)} file{'s' if len(files) != 1 else ''}, {nets} "
+            f"net{'s' if nets != 1 else ''}: no errors\n"
+        )
+    raise typer.Exit(EXIT_SPEC if errors else EXIT_OK)

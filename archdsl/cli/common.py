@@ -1,0 +1,138 @@
+"""Shared CLI plumbing: exit codes, loading specs with diagnostics, output helpers.
+
+Exit codes (documented in docs/cli.md and in ``archdsl --help``):
+  0  success
+  1  the spec has errors (diagnostics were printed), or lint findings at the failing severity
+  2  usage error (unknown option, missing file argument)
+  3  the tool failed: an internal error or a missing optional dependency; not the spec's fault
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap, render_json, render_text
+
+EXIT_OK = 0
+EXIT_SPEC = 1
+EXIT_USAGE = 2
+EXIT_TOOL = 3
+
+
+def use_color(stream=None) -> bool:
+    stream = stream or sys.stderr
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def print_diagnostics(diags: list[Diagnostic], sources: SourceMap, fmt: str = "text") -> None:
+    if fmt == "json":
+        sys.stdout.write(render_json(diags) + "\n")
+        return
+    color = use_color(sys.stderr)
+    for d in diags:
+        sys.stderr.write(render_text(d, sources, color=color) + "\n")
+    n_err = sum(1 for d in diags if d.severity.value == "error")
+    if n_err:
+        sys.stderr.write(f"{n_err} error{'s' if n_err != 1 else ''}\n")
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``-p width=0.75 -p act="relu"`` → {"width": 0.75, "act": "relu"} (values parsed as JSON scalars)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if not k.isidentifier():
+            raise typer.BadParameter(f"{k!r} is not a parameter name", param_hint="--param")
+        v = v.strip()
+        if v in ("true", "false"):
+            out[k] = v == "true"
+        elif v == "none":
+            out[k] = None
+        else:
+            try:
+                val = json.loads(v)
+            except ValueError:
+                val = v
+            if not isinstance(val, (int, float, str)) or isinstance(val, bool):
+                val = v
+            out[k] = val
+    return out
+
+
+@dataclass
+class Loaded:
+    graph: Any
+    sources: SourceMap
+
+
+def load_or_exit(
+    spec: Path,
+    net: str | None = None,
+    params: list[str] | None = None,
+    input_size: int | None = None,
+    fmt: str = "text",
+) -> Loaded:
+    """Resolve one spec; on errors print the diagnostics and exit 1 (never a traceback)."""
+    from archdsl.resolve import load_graph
+
+    sources = SourceMap()
+    overrides = parse_overrides(params)
+    try:
+        shape = None
+        if input_size is not None:
+            shape = _input_shape_for(spec, net, overrides, input_size, sources)
+        graph = load_graph(spec, net=net, overrides=overrides, input_shape=shape, sources=sources)
+    except DiagnosticError as exc:
+        print_diagnostics(_with_file(exc.diagnostics, spec), sources, fmt)
+        raise typer.Exit(EXIT_SPEC) from None
+    return Loaded(graph, sources)
+
+
+def _input_shape_for(spec: Path, net, overrides, size: int, sources) -> tuple[int, ...]:
+    from archdsl.resolve import load_graph
+
+    g = load_graph(spec, net=net, overrides=overrides, sources=sources)
+    shape = g.inputs[0].type.shape
+    if len(shape) != 3:
+        return shape
+    return (shape[0], size, size)
+
+
+def _with_file(diags: list[Diagnostic], spec: Path) -> list[Diagnostic]:
+    """Diagnostics without a span (e.g. 'no net named x') still name the file."""
+    from archdsl.diagnostics import Span
+
+    out = []
+    for d in diags:
+        if d.span is None:
+            d = Diagnostic(d.code, d.message, Span(str(spec), 0, 0, 0, 0), d.severity, d.help, d.notes)
+        out.append(d)
+    return out
+
+
+def fail_tool(message: str, hint: str | None = None) -> typer.Exit:
+    sys.stderr.write(f"archdsl: error: {message}\n")
+    if hint:
+        sys.stderr.write(f"  = help: {hint}\n")
+    return typer.Exit(EXIT_TOOL)
+
+
+def human(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(int(n))

@@ -1,0 +1,468 @@
+"""Parse archdsl text into the AST, turning Lark's exceptions into located diagnostics.
+
+The Lark parser is built once per process (LALR, contextual lexer, positions propagated) from the
+grammar shipped in the ``archdsl_grammars`` package. Syntax errors become E1xx diagnostics that say,
+in words, what was expected where.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, error
+from archdsl.syntax import ast
+
+MAX_NUMBER_DIGITS = 18
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
+
+KEYWORDS = [
+    "import",
+    "block",
+    "net",
+    "extends",
+    "input",
+    "meta",
+    "columns",
+    "residual",
+    "shortcut",
+    "first",
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "none",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    from archdsl_grammars import grammar_text
+
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=False,
+    )
+
+
+def _span(file: str, meta_or_tok) -> Span:
+    if isinstance(meta_or_tok, Token):
+        return Span(file, meta_or_tok.line, meta_or_tok.column, meta_or_tok.end_line, meta_or_tok.end_column)
+    m = meta_or_tok
+    if getattr(m, "empty", False):
+        return Span(file, 1, 1, 1, 1)
+    return Span(file, m.line, m.column, m.end_line, m.end_column)
+
+
+def _parse_number(tok: Token, file: str) -> int | float:
+    text = str(tok).replace("_", "")
+    digits = re.sub(r"[eE][+-]?\d+$", "", text).replace(".", "")
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise error(
+            "E103",
+            f"number literal '{tok}' is too long",
+            _span(file, tok),
+            help=f"numbers have at most {MAX_NUMBER_DIGITS} digits",
+        )
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise error("E103", f"number literal '{tok}' is out of range", _span(file, tok))
+    exp = re.search(r"[eE]([+-]?\d+)$", text)
+    if exp and abs(int(exp.group(1))) > 30:
+        raise error(
+            "E103", f"number literal '{tok}' is out of range", _span(file, tok), help="exponents are limited to ±30"
+        )
+    return value
+
+
+def _unescape(tok: Token, file: str) -> str:
+    body = str(tok)[1:-1]
+    out, i = [], 0
+    simple = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt not in simple:
+                col = tok.column + 1 + i
+                raise error(
+                    "E104",
+                    f"unknown escape sequence '\\{nxt}' in string",
+                    Span(file, tok.line, col, tok.line, col + 2),
+                    help='use \\n, \\t, \\" or \\\\',
+                )
+            out.append(simple[nxt])
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, file: str, text: str):
+        super().__init__()
+        self.file = file
+        self.lines = text.splitlines()
+
+    def sp(self, meta) -> Span:
+        return _span(self.file, meta)
+
+    def tsp(self, tok: Token) -> Span:
+        return _span(self.file, tok)
+
+    # -- module -----------------------------------------------------------------
+    def start(self, meta, items):
+        mod = ast.Module(self.file)
+        for it in items:
+            if isinstance(it, ast.Import):
+                mod.imports.append(it)
+            elif isinstance(it, ast.BlockDef):
+                mod.blocks.append(it)
+            elif isinstance(it, ast.NetDef):
+                mod.nets.append(it)
+        return mod
+
+    def import_stmt(self, meta, ch):
+        tok = ch[0]
+        if tok.type == "STRING":
+            return ast.Import(_unescape(tok, self.file), True, self.sp(meta))
+        return ast.Import(str(tok), False, self.sp(meta))
+
+    def _doc(self, line: int) -> str | None:
+        """Comment lines directly above a definition are its documentation."""
+        doc: list[str] = []
+        i = line - 2
+        while i >= 0 and self.lines[i].strip().startswith("#"):
+            doc.append(self.lines[i].strip().lstrip("#").strip())
+            i -= 1
+        return "\n".join(reversed(doc)) or None
+
+    def block_def(self, meta, ch):
+        name = ch[0]
+        params: tuple = ()
+        rest = ch[1:]
+        if rest and isinstance(rest[0], list):
+            params = tuple(rest[0])
+            rest = rest[1:]
+        return ast.BlockDef(str(name), params, tuple(rest), self.sp(meta), self.tsp(name), self._doc(meta.line))
+
+    def net_def(self, meta, ch):
+        name = ch[0]
+        params: tuple = ()
+        ext = None
+        body: tuple = ()
+        for c in ch[1:]:
+            if isinstance(c, list):
+                params = tuple(c)
+            elif isinstance(c, ast.Extends):
+                ext = c
+            elif isinstance(c, tuple):
+                body = c
+        return ast.NetDef(str(name), params, ext, body, self.sp(meta), self.tsp(name), self._doc(meta.line))
+
+    def net_body(self, meta, ch):
+        return tuple(ch)
+
+    def extends(self, meta, ch):
+        args = ch[1] if len(ch) > 1 else ()
+        return ast.Extends(str(ch[0]), tuple(args), self.sp(meta))
+
+    def params(self, meta, ch):
+        return list(ch)
+
+    def param(self, meta, ch):
+        return ast.Param(str(ch[0]), ch[1] if len(ch) > 1 else None, self.sp(meta))
+
+    # -- statements -------------------------------------------------------------
+    def input_stmt(self, meta, ch):
+        return ast.InputStmt(self.sp(meta), str(ch[0]), ch[1])
+
+    def shape(self, meta, ch):
+        return tuple(ch)
+
+    def meta_stmt(self, meta, ch):
+        return ast.MetaStmt(self.sp(meta), tuple(ch))
+
+    def meta_entry(self, meta, ch):
+        return ast.MetaEntry(str(ch[0]), ch[1], self.sp(meta))
+
+    def assign(self, meta, ch):
+        return ast.Assign(self.sp(meta), str(ch[0]), ch[1], self.tsp(ch[0]))
+
+    def pipeline_stmt(self, meta, ch):
+        return ast.PipeStmt(self.sp(meta), ch[0])
+
+    # -- pipelines --------------------------------------------------------------
+    def pipeline(self, meta, ch):
+        return ast.Pipeline(tuple(ch), self.sp(meta))
+
+    def stage(self, meta, ch):
+        element = ch[0]
+        count = ch[1] if len(ch) > 1 else None
+        first = ch[2] if len(ch) > 2 else None
+        return ast.Stage(element, count, first, self.sp(meta))
+
+    def first(self, meta, ch):
+        return tuple(ch[0])
+
+    def call(self, meta, ch):
+        name = ch[0]
+        args = tuple(ch[1]) if len(ch) > 1 else None
+        return ast.Call(self.sp(meta), str(name), args, self.tsp(name))
+
+    def call_args(self, meta, ch):
+        return list(ch)
+
+    def arg(self, meta, ch):
+        return ast.Arg(None, ch[0], self.sp(meta))
+
+    def kwarg(self, meta, ch):
+        return ast.Arg(str(ch[0]), ch[1], self.sp(meta))
+
+    def group(self, meta, ch):
+        return ast.Group(self.sp(meta), ch[0], ch[1] if len(ch) > 1 else None)
+
+    def columns(self, meta, ch):
+        args: tuple = ()
+        cols = []
+        for c in ch:
+            if isinstance(c, list):
+                args = tuple(c)
+            else:
+                cols.append(c)
+        return ast.Columns(self.sp(meta), args, tuple(cols))
+
+    def column(self, meta, ch):
+        label = None
+        cond = None
+        rest = list(ch)
+        if isinstance(rest[0], Token):
+            label = str(rest.pop(0))
+        pipe = rest.pop(0)
+        if rest:
+            cond = rest[0]
+        return ast.Column(label, pipe, cond, self.sp(meta))
+
+    def residual(self, meta, ch):
+        args: tuple = ()
+        rest = list(ch)
+        if isinstance(rest[0], list):
+            args = tuple(rest.pop(0))
+        body = rest.pop(0)
+        shortcut = rest[0] if rest else None
+        return ast.Residual(self.sp(meta), args, body, shortcut)
+
+    def shortcut(self, meta, ch):
+        return ch[0]
+
+    # -- expressions ------------------------------------------------------------
+    def number(self, meta, ch):
+        return ast.Num(self.tsp(ch[0]), _parse_number(ch[0], self.file))
+
+    def string(self, meta, ch):
+        return ast.Str(self.tsp(ch[0]), _unescape(ch[0], self.file))
+
+    def true(self, meta, ch):
+        return ast.Const(self.sp(meta), True)
+
+    def false(self, meta, ch):
+        return ast.Const(self.sp(meta), False)
+
+    def none(self, meta, ch):
+        return ast.Const(self.sp(meta), None)
+
+    def name(self, meta, ch):
+        return ast.Name(self.tsp(ch[0]), str(ch[0]))
+
+    def attr(self, meta, ch):
+        return ast.Attr(self.sp(meta), str(ch[0]), str(ch[1]))
+
+    def fcall(self, meta, ch):
+        args = tuple(a if isinstance(a, ast.Arg) else ast.Arg(None, a, a.span) for a in ch[1:])
+        return ast.FCall(self.sp(meta), str(ch[0]), args, self.tsp(ch[0]))
+
+    def binop(self, meta, ch):
+        return ast.BinOp(self.sp(meta), str(ch[1]), ch[0], ch[2])
+
+    def compare(self, meta, ch):
+        return ast.BinOp(self.sp(meta), str(ch[1]), ch[0], ch[2])
+
+    def unop(self, meta, ch):
+        return ast.UnOp(self.sp(meta), str(ch[0]), ch[1])
+
+    def or_(self, meta, ch):
+        return ast.BoolOp(self.sp(meta), "or", (ch[0], ch[1]))
+
+    def and_(self, meta, ch):
+        return ast.BoolOp(self.sp(meta), "and", (ch[0], ch[1]))
+
+    def not_(self, meta, ch):
+        return ast.BoolOp(self.sp(meta), "not", (ch[0],))
+
+    def ifexp(self, meta, ch):
+        return ast.IfExp(self.sp(meta), ch[0], ch[1], ch[2])
+
+
+# ---- syntax errors -------------------------------------------------------------------
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/', '//' or '%'",
+    "$END": "end of file",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _terminal_names() -> dict[str, str]:
+    names = {}
+    for term in _parser().terminals:
+        if term.name in _TERMINAL_WORDS:
+            names[term.name] = _TERMINAL_WORDS[term.name]
+        elif term.pattern.type == "str":
+            names[term.name] = f"'{term.pattern.value}'"
+        else:
+            names[term.name] = term.name.lower()
+    names["$END"] = "end of file"
+    return names
+
+
+def describe_expected(expected: set[str] | list[str]) -> str:
+    names = _terminal_names()
+    words = sorted({names.get(t, t) for t in expected})
+    expr_words = {"a name", "a number", "a string"}
+    if expr_words <= set(words):
+        words = ["an expression"] + [
+            w for w in words if w not in expr_words | {"'+' or '-'", "'('", "'true'", "'false'", "'none'", "'not'"}
+        ]
+    operators = {"'+' or '-'", "'*', '/', '//' or '%'", "a comparison", "'and'", "'or'", "'if'"}
+    if len(operators & set(words)) >= 3:
+        words = [w for w in words if w not in operators] + ["an operator"]
+    if not words:
+        return "something else"
+    if len(words) > 8:
+        words = [*words[:8], "..."]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _token_text(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    return f"'{tok}'"
+
+
+def _unclosed_note(text: str, file: str) -> str | None:
+    """Find the last bracket left open, for errors at end of file."""
+    stack: list[tuple[str, int, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    line, col = 1, 1
+    in_comment = in_string = False
+    for ch in text:
+        if in_comment:
+            if ch == "\n":
+                in_comment = False
+        elif in_string:
+            if ch == '"' or ch == "\n":
+                in_string = False
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{":
+            stack.append((ch, line, col))
+        elif ch in ")]}" and stack and stack[-1][0] == pairs[ch]:
+            stack.pop()
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+    if stack:
+        ch, ln, cl = stack[-1]
+        return f"the '{ch}' opened at {file}:{ln}:{cl} is never closed"
+    return None
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line = getattr(exc, "line", 1) or 1
+    col = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        help = None
+        if ch == "'":
+            help = 'strings use double quotes: "like this"'
+        elif ch in "{}[]()" or exc.allowed:
+            help = f"expected {describe_expected(exc.allowed)}" if exc.allowed else None
+        return Diagnostic("E101", f"unexpected character '{ch}'", Span(file, line, col, line, col + 1), help=help)
+    if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
+        tok = getattr(exc, "token", None)
+        expected = set(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or [])
+        if isinstance(exc, UnexpectedToken) and exc.accepts:
+            expected = set(exc.accepts)
+        at_end = tok is None or tok.type == "$END"
+        notes: tuple[str, ...] = ()
+        if at_end:
+            lines = text.splitlines() or [""]
+            line = len(lines)
+            col = len(lines[-1]) + 1
+            note = _unclosed_note(text, file)
+            notes = (note,) if note else ()
+            return Diagnostic(
+                "E102",
+                "unexpected end of file",
+                Span(file, line, max(col - 1, 1), line, col),
+                help=f"expected {describe_expected(expected)}",
+                notes=notes,
+            )
+        end_col = col + max(len(str(tok)), 1) if tok.end_line == tok.line else col + 1
+        msg = f"unexpected {_token_text(tok)}"
+        if tok.type == "NAME" and str(tok) in KEYWORDS:
+            msg = f"unexpected keyword '{tok}'"
+        help = f"expected {describe_expected(expected)}"
+        if tok.type == "NAME" and str(tok) in KEYWORDS and "NAME" in expected:
+            help += f"; '{tok}' is a reserved word and cannot be used as a name"
+        return Diagnostic("E100", msg, Span(file, line, col, line, end_col), help=help)
+    return Diagnostic("E100", "syntax error", Span(file, line, col, line, col + 1))
+
+
+def parse_text(text: str, file: str = "<input>") -> ast.Module:
+    """Parse one file's text. Raises :class:`DiagnosticError` on any syntax error."""
+    if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
+        raise error("E105", f"file is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB", Span(file, 1, 1, 1, 2))
+    if "\x00" in text:
+        pos = text.index("\x00")
+        ln = text.count("\n", 0, pos) + 1
+        cl = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise error("E101", "unexpected NUL byte (is this a binary file?)", Span(file, ln, cl, ln, cl + 1))
+    try:
+        tree: Tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise DiagnosticError(_syntax_diagnostic(exc, text, file)) from None
+    except RecursionError:
+        raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
+    try:
+        return _ToAst(file, text).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, DiagnosticError):
+            raise exc.orig_exc from None
+        raise
+    except RecursionError:
+        raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
