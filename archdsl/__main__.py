@@ -1,0 +1,5 @@
+"""``python -m archdsl`` runs the CLI."""
+
+from archdsl.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The graphviz backend (in progress)."""

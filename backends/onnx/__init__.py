@@ -1,0 +1,1 @@
+"""The onnx backend (in progress)."""

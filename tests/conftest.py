@@ -1,0 +1,30 @@
+"""Shared fixtures: the spec zoo, paths, and a helper to run the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(p for p in (ROOT / "specs").rglob("*.arch"))
+
+
+def spec_ids(paths):
+    return [str(p.relative_to(ROOT / "specs")) for p in paths]
+
+
+@pytest.fixture(params=SPECS, ids=spec_ids(SPECS))
+def spec_path(request) -> Path:
+    """Every spec under specs/ (parametrized)."""
+    return request.param
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120):
+    """Run ``python -m archdsl`` as a user would; returns the CompletedProcess."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "archdsl", *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
