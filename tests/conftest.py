@@ -26,5 +26,11 @@ def spec_path(request) -> Path:
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120):
     """Run ``python -m archdsl`` as a user would; returns the CompletedProcess."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "archdsl", *args], cwd=cwd or ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "archdsl", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

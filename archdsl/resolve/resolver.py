@@ -24,6 +24,45 @@ from archdsl.resolve.program import Program
 from archdsl.syntax import ast
 
 BLOCK_INPUT = "in"
+
+# Argument names people bring from PyTorch/timm, for did-you-mean help.
+ARG_ALIASES = {
+    "kernel": "k",
+    "kernel_size": "k",
+    "stride": "s",
+    "padding": "p",
+    "pad": "p",
+    "dilation": "d",
+    "channels": "c",
+    "out": "c",
+    "out_channels": "c",
+    "out_chs": "c",
+    "out_features": "c",
+    "group": "groups",
+    "num_heads": "heads",
+    "patch": "p",
+    "patch_size": "p",
+    "scale_factor": "scale",
+    "filter": "filt",
+    "filt_size": "filt",
+    "drop": "p",
+    "rate": "p",
+}
+
+
+def _arg_help(key: str, names: set[str]) -> str | None:
+    import difflib
+
+    alias = ARG_ALIASES.get(key)
+    if alias is None:
+        close = difflib.get_close_matches(key, list(ARG_ALIASES), n=1, cutoff=0.75)
+        alias = ARG_ALIASES[close[0]] if close else None
+    direct = did_you_mean(key, names)
+    if direct is None and alias in names:
+        return f"did you mean '{alias}'?"
+    return direct
+
+
 JOINS = ("concat", "add", "mul", "shuffle", "project")
 
 
@@ -151,7 +190,10 @@ class Resolver:
         meta: dict[str, Any] = {}
         stages: list[str] = []
         cur: Any = None
+        inputs_failed = False
         for stmt in body:
+            if inputs_failed and not isinstance(stmt, ast.MetaStmt):
+                cur = POISON
             try:
                 if isinstance(stmt, ast.InputStmt):
                     if inputs:
@@ -170,6 +212,8 @@ class Resolver:
                         meta[entry.key] = v
                 elif isinstance(stmt, ast.Assign):
                     if not inputs:
+                        if inputs_failed:
+                            raise Poisoned()
                         raise error(
                             "E309",
                             "the net has no input before this statement",
@@ -177,6 +221,8 @@ class Resolver:
                             help="declare one first, e.g. input image [3, 224, 224]",
                         )
                     self._check_name(stmt.name, stmt.name_span)
+                    if stmt.name in frame.values:
+                        frame.bind(stmt.name, None, stmt.name_span)  # raises E240 with the first definition
                     out = self._pipeline(stmt.pipeline, cur, stmt.name, frame, b, collapse=True)
                     b.scopes.append(Scope(path=stmt.name, kind="stage", name=stmt.name, span=stmt.span))
                     stages.append(stmt.name)
@@ -184,6 +230,8 @@ class Resolver:
                     cur = out
                 elif isinstance(stmt, ast.PipeStmt):
                     if not inputs:
+                        if inputs_failed:
+                            raise Poisoned()
                         raise error(
                             "E309",
                             "the net has no input before this statement",
@@ -197,7 +245,11 @@ class Resolver:
                     frame.values[stmt.name] = POISON
                     frame.spans[stmt.name] = stmt.name_span
                 cur = POISON
+                if isinstance(stmt, ast.InputStmt):
+                    inputs_failed = True
             except Poisoned:
+                if isinstance(stmt, (ast.Assign, ast.PipeStmt)):
+                    diags.extend(self._unknown_names(stmt.pipeline, frame))
                 if isinstance(stmt, ast.Assign) and stmt.name not in frame.values:
                     frame.values[stmt.name] = POISON
                 cur = POISON
@@ -221,6 +273,34 @@ class Resolver:
             stages=tuple(stages),
             source_hash=self.prog.source_hash,
         )
+
+    def _unknown_names(self, pipe: ast.Pipeline, frame: Frame) -> list[Diagnostic]:
+        """Unknown op/block names in a pipeline that could not be resolved (its input had an error)."""
+        out: list[Diagnostic] = []
+
+        def visit(p: ast.Pipeline) -> None:
+            for st in p.stages:
+                el = st.element
+                if isinstance(el, ast.Call):
+                    if el.name not in OPS and el.name not in self.prog.blocks and el.name not in frame.values:
+                        try:
+                            self._call(el, None, "", frame, _Builder(self.limits), True)
+                        except DiagnosticError as exc:
+                            out.extend(exc.diagnostics)
+                        except Poisoned:
+                            pass
+                elif isinstance(el, ast.Group):
+                    visit(el.pipeline)
+                elif isinstance(el, ast.Columns):
+                    for c in el.columns:
+                        visit(c.pipeline)
+                elif isinstance(el, ast.Residual):
+                    visit(el.body)
+                    if el.shortcut is not None:
+                        visit(el.shortcut)
+
+        visit(pipe)
+        return out
 
     def _flatten(self, ndef: ast.NetDef, chain: tuple[str, ...]):
         """Params, statements and meta of a net with everything it extends folded in."""
@@ -356,6 +436,8 @@ class Resolver:
         self, pipe: ast.Pipeline, cur: Any, prefix: str, frame: Frame, b: _Builder, collapse: bool
     ) -> TensorVal:
         single = collapse and len(pipe.stages) == 1 and bool(prefix)
+        if cur is POISON and self._explicit_head(pipe.stages[0], frame):
+            cur = None
         for i, stage in enumerate(pipe.stages):
             if cur is POISON:
                 raise Poisoned()
@@ -363,6 +445,24 @@ class Resolver:
         if not isinstance(cur, TensorVal):
             raise error("E309", "nothing flows into this pipeline", pipe.span)
         return cur
+
+    @staticmethod
+    def _explicit_head(stage: ast.Stage, frame: Frame) -> bool:
+        """Does the pipeline start from a named tensor (so it does not need the implicit input)?"""
+        el = stage.element
+        if not isinstance(el, ast.Call) or stage.count is not None:
+            return False
+        if el.args is None:
+            return isinstance(frame.values.get(el.name), TensorVal)
+        spec = OPS.get(el.name)
+        return bool(
+            spec
+            and spec.variadic
+            and any(
+                a.name is None and isinstance(a.value, ast.Name) and isinstance(frame.values.get(a.value.id), TensorVal)
+                for a in el.args
+            )
+        )
 
     def _base_name(self, el: ast.Element) -> str:
         if isinstance(el, ast.Call):
@@ -394,8 +494,8 @@ class Resolver:
             raise error(
                 "E502", f"repeat count {n:,} is above the limit of {self.limits.max_repeat:,}", stage.count.span
             )
-        if stage.first is not None and not isinstance(el, ast.Call):
-            raise error("E308", "first(...) applies to a block or op call", stage.span)
+        if stage.first is not None and self._first_call(el) is None:
+            raise error("E308", "first(...) applies to a block or op call, or a group that starts with one", stage.span)
         if isinstance(el, ast.Call) and el.name in frame.values:
             raise error("E231", f"tensor '{el.name}' cannot be repeated", stage.span)
         path = prefix if single else b.unique(prefix, self._base_name(el))
@@ -404,12 +504,38 @@ class Resolver:
             this = el
             if i == 0 and stage.first is not None:
                 this = self._with_first(el, stage.first)
-            cur = self._element(this, cur, _seg_join(path, str(i)), frame, b, is_head and i == 0)
+            try:
+                cur = self._element(this, cur, _seg_join(path, str(i)), frame, b, is_head and i == 0)
+            except DiagnosticError as exc:
+                if n == 1:
+                    raise
+                note = f"in repetition {i + 1} of {n} (at {stage.span})"
+                raise DiagnosticError(
+                    [
+                        Diagnostic(d.code, d.message, d.span, d.severity, d.help, (*d.notes, note))
+                        for d in exc.diagnostics
+                    ]
+                ) from None
         if not isinstance(cur, TensorVal):
             raise error("E309", "nothing flows into this repeat", stage.span)
         return cur
 
-    def _with_first(self, call: ast.Call, first: tuple[ast.Arg, ...]) -> ast.Call:
+    @staticmethod
+    def _first_call(el: ast.Element) -> ast.Call | None:
+        while isinstance(el, ast.Group):
+            head = el.pipeline.stages[0]
+            if head.count is not None:
+                return None
+            el = head.element
+        return el if isinstance(el, ast.Call) else None
+
+    def _with_first(self, el: ast.Element, first: tuple[ast.Arg, ...]) -> ast.Element:
+        if isinstance(el, ast.Group):
+            head = el.pipeline.stages[0]
+            new_head = ast.Stage(self._with_first(head.element, first), head.count, head.first, head.span)
+            pipe = ast.Pipeline((new_head, *el.pipeline.stages[1:]), el.pipeline.span)
+            return ast.Group(el.span, pipe, el.cond)
+        call = el
         args = list(call.args or ())
         for a in first:
             if a.name is None:
@@ -527,7 +653,7 @@ class Resolver:
                         "E302",
                         f"'{spec.name}' has no argument '{key}'",
                         a.span,
-                        help=did_you_mean(key, set(fields))
+                        help=_arg_help(key, set(fields))
                         or ("arguments: " + ", ".join(fields) if fields else f"'{spec.name}' takes no arguments"),
                     )
                 v = ev.eval(a.value)
@@ -671,7 +797,7 @@ class Resolver:
                         "E302",
                         f"block '{bdef.name}' has no argument '{key}'",
                         a.span,
-                        help=did_you_mean(key, set(names)) or "arguments: " + (", ".join(names) or "none"),
+                        help=_arg_help(key, set(names)) or "arguments: " + (", ".join(names) or "none"),
                     )
             if key in given:
                 raise error("E305", f"argument '{key}' given twice", a.span)

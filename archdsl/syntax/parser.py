@@ -118,6 +118,22 @@ class _ToAst(Transformer):
         self.file = file
         self.lines = text.splitlines()
 
+    def _one_per_line(self, items: list, what: str = "statements") -> None:
+        """Statements need no separator, but two on one line are almost always a missing '->'."""
+        prev = None
+        for it in items:
+            span = getattr(it, "span", None)
+            if span is None:
+                continue
+            if prev is not None and span.line == prev.end_line:
+                raise error(
+                    "E108",
+                    f"two {what} on one line",
+                    Span(span.file, span.line, span.col, span.line, span.col + 1),
+                    help="did you forget '->' between them? Otherwise put each on its own line",
+                )
+            prev = span
+
     def sp(self, meta) -> Span:
         return _span(self.file, meta)
 
@@ -158,6 +174,7 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], list):
             params = tuple(rest[0])
             rest = rest[1:]
+        self._one_per_line(list(rest))
         return ast.BlockDef(str(name), params, tuple(rest), self.sp(meta), self.tsp(name), self._doc(meta.line))
 
     def net_def(self, meta, ch):
@@ -175,6 +192,7 @@ class _ToAst(Transformer):
         return ast.NetDef(str(name), params, ext, body, self.sp(meta), self.tsp(name), self._doc(meta.line))
 
     def net_body(self, meta, ch):
+        self._one_per_line(ch)
         return tuple(ch)
 
     def extends(self, meta, ch):
@@ -244,6 +262,7 @@ class _ToAst(Transformer):
                 args = tuple(c)
             else:
                 cols.append(c)
+        self._one_per_line(cols, "columns")
         return ast.Columns(self.sp(meta), args, tuple(cols))
 
     def column(self, meta, ch):
@@ -434,6 +453,17 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             )
         end_col = col + max(len(str(tok)), 1) if tok.end_line == tok.line else col + 1
         msg = f"unexpected {_token_text(tok)}"
+        line_text = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+        before = line_text[: col - 1].split()
+        if str(tok) == "=" and before and before[-1] in KEYWORDS:
+            word = before[-1]
+            start = line_text.rfind(word, 0, col - 1) + 1
+            return Diagnostic(
+                "E100",
+                f"'{word}' is a reserved word and cannot be used as a name",
+                Span(file, line, start, line, start + len(word)),
+                help="choose another name",
+            )
         if tok.type == "NAME" and str(tok) in KEYWORDS:
             msg = f"unexpected keyword '{tok}'"
         help = f"expected {describe_expected(expected)}"
