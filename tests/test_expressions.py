@@ -57,6 +57,7 @@ def test_make_divisible_matches_timm_on_a_grid():
             assert make_divisible(v, d) == timm_make_divisible(v, d), (v, d)
 
 
+@pytest.mark.timm
 def test_make_divisible_matches_installed_timm():
     timm_helpers = pytest.importorskip("timm.layers.helpers")
     for v in [x / 3 for x in range(1, 3000)]:

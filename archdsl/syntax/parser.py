@@ -51,7 +51,7 @@ def _parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=False,
+        cache=True,  # the LALR tables are cached in the temp folder, keyed by the grammar's hash
     )
 
 

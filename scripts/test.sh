@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up the test environment (idempotent) and run the whole test suite.
+#   bash scripts/test.sh            # everything that is installed is tested; optional parts skip
+#   ARCHDSL_TIMM=1 bash scripts/test.sh   # also build .venv-timm and run the timm parity tests
+# Extra arguments go to pytest (e.g. bash scripts/test.sh -k lint).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,test]'
+
+run_pytest() {
+    set +e
+    "$@"
+    local rc=$?
+    set -e
+    if [ "$rc" -eq 5 ]; then
+        echo "error: pytest collected no tests (exit 5); the suite must not be empty" >&2
+        return 1
+    fi
+    return "$rc"
+}
+
+run_pytest .venv/bin/python -m pytest "$@"
+
+if [ "${ARCHDSL_TIMM:-0}" = "1" ] && [ -f scripts/setup_timm_env.sh ]; then
+    bash scripts/setup_timm_env.sh
+    run_pytest .venv-timm/bin/python -m pytest -m timm -p no:cacheprovider
+fi
