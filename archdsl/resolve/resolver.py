@@ -10,6 +10,7 @@ uses the enclosing segment directly (``stage3 = bottleneck(160) * 10`` gives ``s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -48,6 +49,12 @@ ARG_ALIASES = {
     "drop": "p",
     "rate": "p",
 }
+
+
+@functools.cache
+def _user_fields(spec: OpSpec) -> dict[str, Any]:
+    """The arguments a user may write for an op (its schema without the ``op`` tag)."""
+    return {k: f for k, f in spec.args.model_fields.items() if k != "op"}
 
 
 def _arg_help(key: str, names: set[str]) -> str | None:
@@ -142,6 +149,21 @@ class Resolver:
         return [n.name for n in self.prog.root.nets]
 
     def resolve(
+        self, net: str, overrides: dict[str, Any] | None = None, input_shape: tuple[int, ...] | None = None
+    ) -> Graph:
+        """Resolve one net into a validated Graph; raises DiagnosticError with every error found."""
+        try:
+            return self._resolve(net, overrides, input_shape)
+        except RecursionError:
+            ndef = self.prog.nets.get(net)
+            raise error(
+                "E106",
+                "the spec is nested too deeply to resolve",
+                ndef.name_span if ndef else None,
+                help="flatten deeply nested groups or expressions",
+            ) from None
+
+    def _resolve(
         self, net: str, overrides: dict[str, Any] | None = None, input_shape: tuple[int, ...] | None = None
     ) -> Graph:
         ndef = self.prog.nets.get(net)
@@ -613,7 +635,7 @@ class Resolver:
         self, spec: OpSpec, el: ast.Call, cur: Any, path: str, frame: Frame, b: _Builder, is_head: bool
     ) -> TensorVal:
         ev = self._evaluator(frame)
-        fields = {k: f for k, f in spec.args.model_fields.items() if k != "op"}
+        fields = _user_fields(spec)
         explicit: list[TensorVal] = []
         values: dict[str, Any] = {}
         spans: dict[str, Span] = {}
@@ -709,7 +731,7 @@ class Resolver:
                 f"'{spec.name}' makes a tensor {out} with a dimension above the limit of {self.limits.max_dim:,}",
                 el.span,
             )
-        node = Node(
+        node = Node.model_construct(
             id=path,
             op=spec.name,
             args=args,
@@ -985,7 +1007,7 @@ class Resolver:
     ) -> TensorVal:
         types = [t.type for t in ins]
         b.add(
-            Node(
+            Node.model_construct(
                 id=path,
                 op=spec.name,
                 args=args,
