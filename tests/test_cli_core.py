@@ -127,3 +127,10 @@ def test_no_traceback_for_binary_or_missing_files(tmp_path: Path):
         res = run_cli("check", str(target))
         assert res.returncode == 1, res.stderr
         assert "Traceback" not in res.stderr and "error[" in res.stderr
+
+
+def test_element_limit_is_configurable():
+    res = run_cli("check", "--max-elements", "100000", "specs/attendnext.arch")
+    assert res.returncode == 1
+    assert "E502" in res.stderr and "specs/attendnext.arch:" in res.stderr
+    assert run_cli("check", "--max-elements", "2000000", "specs/attendnext.arch").returncode == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_OK, EXIT_SPEC, _with_file, print_diagnostics
+from archdsl.cli.common import EXIT_OK, EXIT_SPEC, MAX_ELEMENTS_HELP, _with_file, make_limits, print_diagnostics
 from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap
 
 
@@ -17,6 +17,7 @@ def check(
     files: list[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
     fmt: str = typer.Option("text", "--format", help="Diagnostics as 'text' (stderr) or 'json' (stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well."),
+    max_elements: int = typer.Option(None, "--max-elements", min=1, help=MAX_ELEMENTS_HELP),
 ) -> None:
     """Check specs: syntax, names, arguments, shapes and size limits of every net.
 
@@ -35,7 +36,7 @@ def check(
         except DiagnosticError as exc:
             diags.extend(_with_file(exc.diagnostics, f))
             continue
-        resolver = Resolver(prog)
+        resolver = Resolver(prog, make_limits(max_elements))
         for name in resolver.net_names():
             try:
                 resolver.resolve(name)

@@ -85,21 +85,35 @@ def load_or_exit(
     params: list[str] | None = None,
     input_size: int | None = None,
     fmt: str = "text",
+    max_elements: int | None = None,
 ) -> Loaded:
     """Resolve one spec; on errors print the diagnostics and exit 1 (never a traceback)."""
     from archdsl.resolve import load_graph
 
     sources = SourceMap()
     overrides = parse_overrides(params)
+    limits = make_limits(max_elements)
     try:
         shape = None
         if input_size is not None:
             shape = _input_shape_for(spec, net, overrides, input_size, sources)
-        graph = load_graph(spec, net=net, overrides=overrides, input_shape=shape, sources=sources)
+        graph = load_graph(spec, net=net, overrides=overrides, input_shape=shape, sources=sources, limits=limits)
     except DiagnosticError as exc:
         print_diagnostics(_with_file(exc.diagnostics, spec), sources, fmt)
         raise typer.Exit(EXIT_SPEC) from None
     return Loaded(graph, sources)
+
+
+def make_limits(max_elements: int | None):
+    """The resolver's limits, with the user's element limit if given."""
+    from archdsl.resolve import DEFAULT_LIMITS
+
+    if max_elements is None:
+        return DEFAULT_LIMITS
+    return DEFAULT_LIMITS.model_copy(update={"max_elements": max_elements})
+
+
+MAX_ELEMENTS_HELP = "Refuse tensors larger than this many elements per sample (default 268,435,456)."
 
 
 def _input_shape_for(spec: Path, net, overrides, size: int, sources) -> tuple[int, ...]:

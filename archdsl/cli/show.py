@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import human, load_or_exit
+from archdsl.cli.common import MAX_ELEMENTS_HELP, human, load_or_exit
 
 
 def format_table(graph, depth: int = 1) -> str:
@@ -63,12 +63,13 @@ def show(
     param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     as_json: bool = typer.Option(False, "--json", help="Print the IR as JSON instead of the table."),
+    max_elements: int = typer.Option(None, "--max-elements", min=1, help=MAX_ELEMENTS_HELP),
 ) -> None:
     """Show a net: output shape, parameters and MACs per stage (or per block with --depth), and totals.
 
     MACs count multiply-accumulates of conv/linear/norm layers as torchinfo does (see docs/language.md).
     """
-    loaded = load_or_exit(spec, net, param, input_size)
+    loaded = load_or_exit(spec, net, param, input_size, max_elements=max_elements)
     if as_json:
         typer.echo(loaded.graph.to_json())
     else:
