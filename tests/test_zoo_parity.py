@@ -18,6 +18,8 @@ from __future__ import annotations
 import pytest
 
 import archdsl
+
+pytestmark = pytest.mark.timm
 from tests.zoo_helpers import (
     REORDERS,
     TIMM_VERSION,
