@@ -1,0 +1,146 @@
+"""``archdsl render``: draw a net as the figure a paper would show (Graphviz: DOT, SVG, PNG, PDF).
+
+The drawing itself is the graphviz backend (``archdsl_backends.graphviz``); this module only
+parses options and reports errors. Nothing of Graphviz is imported until the command runs, so
+``archdsl check`` stays light.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from archdsl.cli import app
+from archdsl.cli.common import EXIT_OK, EXIT_TOOL, EXIT_USAGE, fail_tool, load_or_exit
+
+EPILOG = """Examples:
+
+  archdsl render specs/attendnext.arch
+
+  archdsl render specs/attendnext.arch -o fig.png --depth stages
+
+  archdsl render specs/attendnext.arch -o fig.pdf --depth ops --shapes --theme mono
+
+  archdsl render specs/attendnext.arch --focus stage1.dcac -o dcac.svg
+
+  archdsl render specs/attendnext.arch -o - --format dot | less
+
+Levels (--depth): 1 / stages: one box per stage; 2 / blocks (default): a box per block instance,
+DC-AC modules by layer; 3 / ops: every primitive op. Identical consecutive repeats are one box
+marked ×N unless --expand.
+
+Themes (--theme): paper (default; Figure-1 colours: condense orange, embed yellow, expand blue),
+dark, mono (greys). Every theme also tells roles apart by shape and label, so prints in greyscale
+read the same. See docs/render.md for the legend.
+
+Exit codes: 0 written; 1 the spec has errors; 2 bad option (unknown theme, format, focus path);
+3 the tool failed (Graphviz 'dot' or the graphviz Python package missing). --format dot needs no
+Graphviz installation.
+"""
+
+
+@app.command(epilog=EPILOG)
+def render(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    output: str = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Output file; the extension picks the format (.dot/.gv, .svg, .png, .pdf). '-' writes to stdout. "
+        "Default: <net>.svg (or <net>.<format>) in the current directory.",
+        show_default=False,
+    ),
+    fmt: str = typer.Option(None, "--format", "-f", help="dot, svg, png or pdf (overrides the extension)."),
+    depth: str = typer.Option(
+        None,
+        "--depth",
+        "-d",
+        help="Level of detail: 1|stages, 2|blocks, 3|ops. Default: blocks; ops with --focus.",
+        show_default=False,
+    ),
+    expand: bool = typer.Option(
+        None,
+        "--expand/--rollup",
+        help="Draw every iteration of a repeat, or roll identical ones up as one ×N box. "
+        "Default: roll up; expand with --focus.",
+        show_default=False,
+    ),
+    focus: str = typer.Option(
+        None, "--focus", help="Draw only the stage, block or column at this path (e.g. stage3, stage1.dcac)."
+    ),
+    shapes: bool = typer.Option(False, "--shapes/--no-shapes", help="Label the edges with tensor shapes."),
+    theme: str = typer.Option("paper", "--theme", "-t", help="Colours: paper, dark or mono."),
+    rankdir: str = typer.Option("LR", "--rankdir", help="LR: stages left to right; TB: top to bottom."),
+    net: str = typer.Option(None, "--net", help="Which net of the file (default: the only one, or the file's name)."),
+    param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
+    input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the 'wrote ...' line."),
+) -> None:
+    """Render a net as a figure: stages as clusters, columns side by side, DC-AC layers in colour.
+
+    Writes DOT, SVG, PNG or PDF through Graphviz. DOT output is byte-identical for the same spec
+    and options, and node ids are the IR paths (stage1.dcac.attn.maxpool).
+    """
+    from archdsl import backend as hook
+    from archdsl.diagnostics import DiagnosticError
+
+    try:
+        import graphviz  # noqa: F401  (the Python package; the `dot` program is checked when it is needed)
+
+        be = hook.load("graphviz")
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        raise fail_tool(
+            f"archdsl render needs the Python package '{missing}', which is not installed",
+            "pip install 'archdsl[render]'",
+        ) from None
+    except DiagnosticError as exc:
+        d = exc.diagnostics[0]
+        raise fail_tool(d.message, d.help) from None
+
+    to_stdout = output == "-"
+    out_path = None if output is None or to_stdout else Path(output)
+    try:
+        chosen = be.format_for(Path("-") if to_stdout else out_path, fmt)
+        options = be.options(
+            depth=depth if depth is not None else ("ops" if focus else "blocks"),
+            expand=expand if expand is not None else bool(focus),
+            focus=focus,
+            shapes=shapes,
+            theme=theme.lower(),
+            rankdir=rankdir.upper(),
+        )
+    except DiagnosticError as exc:
+        _fail(exc)
+
+    loaded = load_or_exit(spec, net, param, input_size)
+    graph = loaded.graph
+    try:
+        data = be.render(graph, options, chosen)
+    except DiagnosticError as exc:
+        _fail(exc)
+
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        raise typer.Exit(EXIT_OK)
+    target = out_path if out_path is not None else Path(f"{graph.name}.{chosen}")
+    try:
+        if not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise fail_tool(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not quiet:
+        sys.stderr.write(f"wrote {target} ({chosen}, {len(data):,} bytes)\n")
+
+
+def _fail(exc) -> None:
+    """B101 (a bad option) is a usage error, exit 2; anything else the tool's failure, exit 3."""
+    d = exc.diagnostics[0]
+    sys.stderr.write(f"archdsl: error: {d.message}\n")
+    if d.help:
+        sys.stderr.write(f"  = help: {d.help}\n")
+    raise typer.Exit(EXIT_USAGE if d.code == "B101" else EXIT_TOOL)
