@@ -29,6 +29,9 @@ from archdsl.ir import Graph
 
 GROUP = "archdsl.backends"
 
+# The optional extra that brings each built-in backend's dependencies.
+EXTRAS = {"torch": "torch", "onnx": "onnx", "graphviz": "render"}
+
 
 @dataclass
 class CompileRequest:
@@ -96,7 +99,7 @@ def load(name: str) -> Backend:
                 "B003",
                 f"the {name} backend needs '{missing}', which is not installed",
                 None,
-                help=f"pip install 'archdsl[{name}]'",
+                help=f"pip install 'archdsl[{EXTRAS.get(name, name)}]'",
             )
         ) from None
     return obj

@@ -24,7 +24,7 @@ NodeArgs = Annotated[Union[tuple(spec.args for spec in OPS.values())], Field(dis
 
 Scalar = Union[int, float, bool, str, None]  # noqa: UP007
 
-ScopeKind = Literal["stage", "block", "columns", "column", "residual", "shortcut", "repeat", "iteration", "group"]
+ScopeKind = Literal["stage", "block", "columns", "column", "residual", "shortcut", "repeat"]
 
 
 class Node(BaseModel):

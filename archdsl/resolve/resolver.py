@@ -245,8 +245,8 @@ class Resolver:
                     self._check_name(stmt.name, stmt.name_span)
                     if stmt.name in frame.values:
                         frame.bind(stmt.name, None, stmt.name_span)  # raises E240 with the first definition
-                    out = self._pipeline(stmt.pipeline, cur, stmt.name, frame, b, collapse=True)
                     b.scopes.append(Scope(path=stmt.name, kind="stage", name=stmt.name, span=stmt.span))
+                    out = self._pipeline(stmt.pipeline, cur, stmt.name, frame, b, collapse=True)
                     stages.append(stmt.name)
                     frame.bind(stmt.name, out, stmt.name_span)
                     cur = out
