@@ -7,6 +7,7 @@ brings a file relative to the importing one. Cycles and missing files are locate
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -162,7 +163,11 @@ def _collect(
             _add_defs(prog, std, origin, diags)
             continue
         target = (path.parent / imp.target) if not Path(imp.target).is_absolute() else Path(imp.target)
-        label = str(Path(stack[-1][1]).parent / imp.target) if not Path(imp.target).is_absolute() else imp.target
+        label = (
+            os.path.normpath(str(Path(stack[-1][1]).parent / imp.target))
+            if not Path(imp.target).is_absolute()
+            else imp.target
+        )
         key = str(target.resolve())
         if key in {k for k, _ in stack}:
             chain = " → ".join([lbl for _, lbl in stack] + [label])

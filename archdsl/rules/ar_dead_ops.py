@@ -1,0 +1,93 @@
+"""AR207 dead-ops: computations whose result never reaches the net's output."""
+
+from __future__ import annotations
+
+from archdsl.diagnostics import Severity
+from archdsl.ir import Graph
+from archdsl.rules.base import Finding, Rule, RuleOptions
+from archdsl.rules.context import LintContext
+
+
+class DeadOps(Rule):
+    """
+    ## What it does
+    Flags ops whose result never reaches the net's output.
+
+    Typically a named tensor that nothing uses, or a branch that is computed and dropped. One
+    finding per dead region, at its first op.
+
+    ## Why is this bad?
+    Dead ops still count in the parameter and MAC totals that `archdsl show` reports and that
+    budgets check, and a backend may still build (and a deployment still ship) their weights.
+    Most often the spec meant to use the tensor, e.g. in an `add` or `mul`, and forgot.
+
+    ## Example
+    ```arch
+    block gated(c) {
+        g = gap -> conv(c) -> sigmoid
+        in -> conv(c, k = 3) -> bn -> relu
+    }
+
+    net example {
+        input image [3, 32, 32]
+        stem = conv(16, k = 3) -> bn -> relu
+        stage1 = gated(16)
+        head = gap -> flatten -> linear(10)
+    }
+    ```
+
+    ## Use instead
+    ```arch
+    block gated(c) {
+        g = gap -> conv(c) -> sigmoid
+        x = in -> conv(c, k = 3) -> bn -> relu
+        mul(x, g)
+    }
+
+    net example {
+        input image [3, 32, 32]
+        stem = conv(16, k = 3) -> bn -> relu
+        stage1 = gated(16)
+        head = gap -> flatten -> linear(10)
+    }
+    ```
+
+    ## Options
+    None.
+    """
+
+    code = "AR207"
+    name = "dead-ops"
+    severity = Severity.WARNING
+
+    def check_graph(self, ctx: LintContext, graph: Graph, options: RuleOptions) -> list[Finding]:
+        idx = ctx.index(graph)
+        live = idx.live
+        dead = [n for n in graph.nodes if n.id not in live]
+        dead_ids = {n.id for n in dead}
+        out = []
+        for node in dead:
+            if any(i in dead_ids for i in node.inputs):
+                continue  # not the first op of its dead region
+            region: set[str] = set()
+            stack = [node.id]
+            while stack:
+                nid = stack.pop()
+                if nid in region or nid not in dead_ids:
+                    continue
+                region.add(nid)
+                stack.extend(idx.consumers.get(nid, ()))
+            params = sum(idx.nodes[r].params for r in region)
+            span, notes = ctx.locate(graph, node.id)
+            ops = f"{len(region)} op{'s' if len(region) != 1 else ''}"
+            out.append(
+                self.finding(
+                    f"the result of '{node.op}' never reaches the output ({ops}, {params:,} parameters are dead)",
+                    span,
+                    help="use the tensor (e.g. in add(...) or mul(...)) or delete the statement",
+                    notes=notes,
+                    net=graph.name,
+                    path=node.id,
+                )
+            )
+        return out

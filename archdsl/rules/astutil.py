@@ -1,0 +1,68 @@
+"""Walking the AST for the names a piece of spec refers to (the source-hygiene rules use it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+from archdsl.syntax import ast
+
+
+@functools.cache
+def _child_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """Every AST node below (and including) ``node``: dataclasses, tuples and lists are followed."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (list, tuple)):
+            stack.extend(reversed(cur))
+            continue
+        if not hasattr(type(cur), "__dataclass_fields__"):
+            continue
+        yield cur
+        for name in _child_fields(type(cur)):
+            v = getattr(cur, name)
+            if isinstance(v, (list, tuple)) or hasattr(type(v), "__dataclass_fields__"):
+                stack.append(v)
+
+
+_CACHE: dict[int, tuple[Any, set[str], set[str]]] = {}
+
+
+def _scan(node: Any) -> tuple[set[str], set[str]]:
+    """(referenced names, string literals) of a node; cached for definitions (std blocks recur)."""
+    hit = _CACHE.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1], hit[2]
+    names: set[str] = set()
+    strings: set[str] = set()
+    for n in walk(node):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        elif isinstance(n, ast.Attr):
+            names.add(n.obj)
+        elif isinstance(n, ast.Call):
+            names.add(n.name)
+        elif isinstance(n, ast.Str):
+            strings.add(n.value)
+    if isinstance(node, (ast.BlockDef, ast.NetDef)):
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        _CACHE[id(node)] = (node, names, strings)
+    return names, strings
+
+
+def referenced_names(node: Any) -> set[str]:
+    """Names the code refers to: variables, ``x.attr`` objects and called ops/blocks/tensors."""
+    return set(_scan(node)[0])
+
+
+def string_literals(node: Any) -> set[str]:
+    """String values (a parameter like ``act = "silu"`` names an op or block by a string)."""
+    return set(_scan(node)[1])
