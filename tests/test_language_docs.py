@@ -29,3 +29,14 @@ def test_example_resolves(text, tmp_path):
     for name in resolver.net_names():
         g = resolver.resolve(name)
         assert g.nodes
+
+
+def test_every_standard_block_is_listed_and_documented():
+    std = (ROOT / "archdsl" / "stdlib" / "std.arch").read_text()
+    lines = std.splitlines()
+    names = re.findall(r"^block (\w+)", std, flags=re.M)
+    assert names
+    for name in names:
+        assert f"`{name}`" in DOC, f"std block {name} is missing from docs/language.md"
+        idx = next(i for i, ln in enumerate(lines) if ln.startswith(f"block {name}("))
+        assert lines[idx - 1].startswith("#"), f"std block {name} has no documentation comment"
