@@ -41,9 +41,9 @@ def _root(
     pass
 
 
-from archdsl.cli import check, compile, lint, render, show  # noqa: E402  (commands register themselves on `app`)
+from archdsl.cli import bench, check, compile, lint, render, report, show  # noqa: E402  (commands register themselves on `app`)
 
-__all__ = ["app", "check", "compile", "lint", "main", "render", "show"]
+__all__ = ["app", "bench", "check", "compile", "lint", "main", "render", "report", "show"]
 
 
 def main() -> None:

@@ -1,0 +1,359 @@
+"""``archdsl bench``: latency and throughput of specs on a target; ``archdsl bench calibrate``.
+
+``archdsl bench SPEC...`` is short for ``archdsl bench run SPEC...``. The targets (host, ssh, a72,
+model, and any a third party registers under ``archdsl.targets``) live in
+``archdsl_backends.bench``; nothing of them, onnxruntime or rich is imported until a command runs.
+See docs/bench.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from typer.core import TyperGroup
+
+from archdsl.cli import app
+from archdsl.cli.common import EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
+
+INSTALL_HINT = "pip install 'archdsl[bench]'"
+
+
+class _DefaultRun(TyperGroup):
+    """``archdsl bench ARGS`` runs ``archdsl bench run ARGS`` unless ARGS starts with a sub-command."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+bench_app = typer.Typer(
+    cls=_DefaultRun,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=(
+        "Measure or estimate latency and throughput of specs on a target.\n\n"
+        "`archdsl bench SPEC... --target NAME` is short for `archdsl bench run SPEC... --target NAME`."
+    ),
+)
+app.add_typer(bench_app, name="bench")
+
+RUN_EPILOG = """Examples:
+
+\b
+  archdsl bench specs/attendnext.arch specs/baselines/*.arch --target a72 --baseline fbnetc_100
+  archdsl bench specs/attendnext.arch specs/baselines/*.arch --target host --baseline fbnetc_100
+  archdsl bench specs/attendnext.arch --target ssh -O host=pi@raspberrypi.local \\
+      -O known_hosts=pi_known_hosts -O remote_python=/home/pi/venv/bin/python --threads 4
+  archdsl bench specs/attendnext.arch --target model -O calibration=.archdsl/calibration-host.json
+
+Targets: host (onnxruntime on this machine; -O engine=torch, -O clock=cpu), ssh (a device over
+OpenSSH), a72 (analytical Cortex-A72 model: an ESTIMATE), model (the same model calibrated by
+`archdsl bench calibrate`). `archdsl bench targets` lists the installed ones.
+
+Every run is stored in the results store (default .archdsl/results.sqlite; --store, --no-store);
+`archdsl report` draws the paper's figures from it.
+
+Exit codes: 0 done; 1 a spec has errors; 2 bad option; 3 the target failed (device unreachable,
+onnxruntime missing, ...).
+"""
+
+
+def _progress_bar(enabled: bool):
+    """A rich progress bar on stderr (only on a terminal), as a SpecProgress callback + closer."""
+    if not enabled:
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    progress.start()
+    task = progress.add_task("bench", total=None)
+
+    def update(i: int, n: int, done: int, total: int, net: str) -> None:
+        progress.update(task, total=n * total, completed=i * total + done, description=f"{net} ({i + 1}/{n})")
+
+    return update, progress.stop
+
+
+def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int):
+    from archdsl_backends.bench.target import BenchSettings
+
+    return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed)
+
+
+def _load_target(name: str, options: list[str] | None):
+    from archdsl_backends.bench.target import TargetError, load
+
+    try:
+        return load(name, parse_overrides(options))
+    except TargetError as exc:
+        raise fail_tool(exc.message, exc.hint) from None
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def format_results(results, target, baseline, settings_line: str) -> str:
+    header = ["spec", "params", "GMACs", "median ms", "p90 ms", "p99 ms", "std ms", "img/s"]
+    if baseline is not None:
+        header.append(f"vs {baseline.net}")
+    rows = []
+    for r in results:
+        s = r.summary
+        single = r.measurement.estimate and s.runs == 1  # a model's one value: no spread to show
+        row = [
+            r.net,
+            human(r.graph.total_params),
+            f"{r.graph.total_macs / 1e9:.3f}",
+            _ms(s.median_s),
+            "-" if single else _ms(s.p90_s),
+            "-" if single else _ms(s.p99_s),
+            "-" if single else _ms(s.std_s),
+            f"{s.throughput:.1f}",
+        ]
+        if baseline is not None:
+            row.append(f"{r.relative:.2f}x")
+        rows.append(row)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+
+    def fmt(row):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+
+    lines = []
+    if target.estimate:
+        lines.append(f"target {target.name}: {target.summary}")
+    else:
+        env = results[0].measurement.env if results else {}
+        where = env.get("cpu") or env.get("device") or ""
+        lines.append(f"target {target.name}: measured on {env.get('device', target.name)} ({where})")
+    lines.append(settings_line)
+    lines += [fmt(header), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in rows]
+    if baseline is not None:
+        lines.append(f"throughput relative to {baseline.net} (= 1x), as in Figure 3a of the AttendNeXt paper")
+    if target.estimate:
+        lines.append("ESTIMATE: these numbers come from an analytical model, not from a device")
+    return "\n".join(lines)
+
+
+def results_json(session, results, target, baseline, settings, store_path) -> dict:
+    return {
+        "session": session,
+        "target": target.name,
+        "estimate": bool(target.estimate),
+        "label": target.summary,
+        "settings": {**settings.as_dict(), "threads": results[0].measurement.threads if results else settings.threads},
+        "options": target.options(),
+        "baseline": baseline.net if baseline is not None else None,
+        "store": str(store_path) if store_path else None,
+        "results": [
+            {
+                "net": r.net,
+                "spec": str(r.spec),
+                "spec_hash": r.spec_hash,
+                "estimate": bool(r.measurement.estimate),
+                "threads": r.measurement.threads,
+                "params": r.graph.total_params,
+                "macs": r.graph.total_macs,
+                "runs": r.summary.runs,
+                "median_ms": r.summary.median_s * 1e3,
+                "p90_ms": r.summary.p90_s * 1e3,
+                "p99_ms": r.summary.p99_s * 1e3,
+                "std_ms": r.summary.std_s * 1e3,
+                "mean_ms": r.summary.mean_s * 1e3,
+                "min_ms": r.summary.min_s * 1e3,
+                "throughput": r.summary.throughput,
+                "relative_throughput": r.relative,
+                "row_id": r.row_id,
+                "env": r.measurement.env,
+                "details": r.measurement.details,
+            }
+            for r in results
+        ],
+    }
+
+
+@bench_app.command(name="run", epilog=RUN_EPILOG)
+def run(
+    specs: list[Path] = typer.Argument(..., help="Spec files to benchmark.", show_default=False),
+    target_name: str = typer.Option("host", "--target", "-t", help="Target: host, ssh, a72, model, ..."),
+    baseline: str = typer.Option(
+        None, "--baseline", "-B", help="Net name, file stem or spec path whose throughput is 1x."
+    ),
+    threads: int = typer.Option(None, "--threads", "-j", min=1, help="Threads (default: the target's)."),
+    warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed runs first."),
+    runs: int = typer.Option(50, "--runs", min=1, help="Timed runs."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Batch size."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights and the input."),
+    option: list[str] = typer.Option(None, "--option", "-O", help="Target option KEY=VALUE (repeatable)."),
+    param: list[str] = typer.Option(None, "--param", "-p", help="Net parameter NAME=VALUE for every spec."),
+    input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
+    fmt: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
+    store_path: Path = typer.Option(None, "--store", help="Results store (default .archdsl/results.sqlite)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not record the results."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Benchmark specs on a target: median, p90, p99, std, throughput, and relative to a baseline."""
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter(f"unknown format '{fmt}' (table, json)", param_hint="--format")
+    from archdsl_backends.bench.session import find_baseline, run_bench, set_relative
+    from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
+    from archdsl_backends.bench.target import TargetError
+
+    paths = list(specs)
+    base_file = baseline and baseline.endswith(".arch") and Path(baseline).is_file()
+    if base_file and not any(p.resolve() == Path(baseline).resolve() for p in paths):
+        paths.append(Path(baseline))
+    loaded = [(p, load_or_exit(p, None, param, input_size).graph) for p in paths]
+    names = [g.name for _, g in loaded]
+    if baseline and not any(baseline in (g.name, p.stem, str(p)) for p, g in loaded) and not Path(baseline).is_file():
+        sys.stderr.write(
+            f"archdsl: error: baseline '{baseline}' is not one of the specs ({', '.join(names)})\n"
+            "  = help: pass a net name or file stem from the list, or a spec path\n"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    target = _load_target(target_name, option)
+    settings = _settings(warmup, runs, threads, batch, seed)
+    store = None
+    if not no_store:
+        try:
+            store = Store(store_path or DEFAULT_PATH)
+        except StoreError as exc:
+            raise fail_tool(str(exc)) from None
+    show_bar = not quiet and sys.stderr.isatty()
+    update, stop = _progress_bar(show_bar)
+    try:
+        session, results = run_bench(loaded, target, settings, store, update)
+    except TargetError as exc:
+        stop()
+        _report_cleanup(target)
+        raise fail_tool(exc.message, exc.hint) from None
+    except KeyboardInterrupt:
+        stop()
+        raise
+    finally:
+        stop()
+        if store is not None:
+            store.close()
+    _report_cleanup(target)
+    base = find_baseline(results, baseline) if baseline else None
+    if base is not None:
+        set_relative(results, base)
+    threads_used = sorted({r.measurement.threads for r in results})
+    if target.estimate:
+        settings_line = f"threads {','.join(map(str, threads_used))}, batch {batch}; one model evaluation per spec"
+    else:
+        settings_line = f"threads {','.join(map(str, threads_used))}, batch {batch}, warm-up {warmup}, runs {runs}"
+    if fmt == "json":
+        data = results_json(session, results, target, base, settings, None if no_store else store_path or DEFAULT_PATH)
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        typer.echo(format_results(results, target, base, settings_line))
+        if not no_store:
+            sys.stderr.write(f"stored {len(results)} result(s) in {store_path or DEFAULT_PATH} (session {session})\n")
+
+
+def _report_cleanup(target) -> None:
+    msg = getattr(target, "cleanup_error", None)
+    if msg:
+        sys.stderr.write(f"archdsl: warning: {msg}\n")
+
+
+@bench_app.command(name="targets")
+def targets() -> None:
+    """List the installed targets (entry-point group archdsl.targets)."""
+    from archdsl_backends.bench.target import available
+
+    for name, ep in sorted(available().items()):
+        typer.echo(f"{name:8} {ep.value}")
+
+
+CALIBRATE_EPILOG = """Examples:
+
+\b
+  archdsl bench calibrate --target host -o .archdsl/calibration-host.json
+  archdsl bench calibrate --target host specs/attendnext.arch specs/baselines/*.arch --clock cpu
+  archdsl bench specs/attendnext.arch --target model -O calibration=.archdsl/calibration-host.json
+
+Runs single-op micro-benchmarks of every op kind with onnxruntime on this machine (20-40 s),
+fits the per-op latency model's efficiencies and writes them as JSON. With SPEC arguments it then
+validates the model: it measures each spec on this machine, compares with the prediction, and
+prints the error per spec and the rank correlation. On a Raspberry Pi, run the same command on
+the Pi (see docs/bench.md).
+"""
+
+
+@bench_app.command(name="calibrate", epilog=CALIBRATE_EPILOG)
+def calibrate(
+    specs: list[Path] = typer.Argument(None, help="Specs to validate the calibrated model on.", show_default=False),
+    target_name: str = typer.Option("host", "--target", "-t", help="Where to calibrate (host)."),
+    output: Path = typer.Option(
+        Path(".archdsl/calibration-host.json"), "--output", "-o", help="Calibration file to write."
+    ),
+    threads: int = typer.Option(1, "--threads", "-j", min=1, help="Threads to calibrate for."),
+    warmup: int = typer.Option(3, "--warmup", min=0, help="Untimed runs per spec (validation)."),
+    runs: int = typer.Option(20, "--runs", min=1, help="Timed runs per spec (validation)."),
+    clock: str = typer.Option("wall", "--clock", help="Validation clock: wall, or cpu (shared machines)."),
+    input_size: int = typer.Option(None, "--input-size", min=1, help="Validate at this input height and width."),
+    fmt: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Calibrate the per-op latency model on this machine; optionally validate it on specs."""
+    if target_name != "host":
+        raise fail_tool(
+            f"calibration runs on the host only, not on '{target_name}'",
+            "run `archdsl bench calibrate --target host` on the device itself (see docs/bench.md)",
+        )
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter(f"unknown format '{fmt}' (table, json)", param_hint="--format")
+    if clock not in ("wall", "cpu"):
+        raise typer.BadParameter(f"unknown clock '{clock}' (wall, cpu)", param_hint="--clock")
+    import os
+
+    if threads > (os.cpu_count() or 1):
+        raise typer.BadParameter(f"this machine has {os.cpu_count()} CPUs", param_hint="--threads")
+    loaded = [(p, load_or_exit(p, input_size=input_size).graph) for p in specs or []]
+    from archdsl_backends.bench import calibrate as cal
+
+    show_bar = not quiet and sys.stderr.isatty()
+    update, stop = _progress_bar(show_bar)
+    try:
+        cb = (lambda i, n, what: update(0, 1, i, n, f"calibrating: {what}")) if update else None
+        machine = cal.calibrate(threads, cb)
+    except ImportError as exc:
+        stop()
+        raise fail_tool(f"calibration needs {exc.name}, which is not installed", INSTALL_HINT) from None
+    finally:
+        stop()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(machine.to_json() + "\n")
+    report = None
+    if loaded:
+        update, stop = _progress_bar(show_bar)
+        try:
+            report = cal.validate(machine, loaded, threads, warmup, runs, clock, update)
+        finally:
+            stop()
+    if fmt == "json":
+        data = {"calibration": str(output), "model": json.loads(machine.to_json()), "validation": report}
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo("\n".join(cal.summary_lines(machine)))
+    typer.echo(f"wrote {output}")
+    if report:
+        typer.echo("")
+        typer.echo("\n".join(cal.validation_lines(report)))

@@ -1,0 +1,22 @@
+"""Benchmark targets, the results store and the report: ``archdsl bench`` and ``archdsl report``.
+
+Targets plug in through the entry-point group ``archdsl.targets`` (the protocol is in
+:mod:`.target`; docs/bench.md has a worked third-party example). The built-ins:
+
+- ``host`` (:mod:`.host`): onnxruntime (or PyTorch eager) on this machine;
+- ``ssh`` (:mod:`.ssh`): a device over OpenSSH, running :mod:`.runner` with its onnxruntime;
+- ``a72`` (:mod:`.a72`): an analytical Cortex-A72 latency model (an *estimate*);
+- ``model``: the same per-op model (:mod:`.costmodel`) with constants calibrated on a machine by
+  ``archdsl bench calibrate`` (:mod:`.calibrate`).
+
+:mod:`.session` runs specs on a target and records them in the SQLite store (:mod:`.store`);
+:mod:`.report` draws the paper's figures from the store (matplotlib, imported lazily).
+Nothing here is imported by ``archdsl check``/``lint``; importing this package is cheap (no numpy,
+onnxruntime or matplotlib until a target or the report needs them).
+"""
+
+from __future__ import annotations
+
+from .target import GROUP, BenchSettings, Measurement, Prepared, Target, TargetError, available, load
+
+__all__ = ["GROUP", "BenchSettings", "Measurement", "Prepared", "Target", "TargetError", "available", "load"]

@@ -1,0 +1,57 @@
+"""Artefacts the measuring targets run: the spec compiled to ONNX by the ``onnx`` backend.
+
+The backend is reached through the backend hook (``archdsl.backend.load("onnx")``), so a
+replaced or third-party ONNX backend registered under that name is used the same way. Files are
+written under the bench run's work folder and named by the spec hash, so a spec benchmarked on
+several targets in one run is compiled once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from archdsl.ir import Graph
+
+from .target import TargetError
+
+
+def spec_key(graph: Graph) -> str:
+    """A stable hash of what was benchmarked: the sources, the net, its parameters and input shape."""
+    data = {
+        "source_hash": graph.source_hash,
+        "net": graph.name,
+        "params": graph.params,
+        "inputs": [list(i.type.shape) for i in graph.inputs],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = None) -> Path:
+    """Compile ``graph`` to ``workdir/<net>-<hash>.onnx`` (dynamic batch, BN folded) unless present.
+
+    ``opset``: the ONNX opset to target (default: the backend's); older onnxruntime builds on
+    devices may need a lower one.
+    """
+    from archdsl import backend as hook
+    from archdsl.backend import CompileRequest
+    from archdsl.diagnostics import DiagnosticError
+
+    suffix = f"-o{opset}" if opset else ""
+    path = Path(workdir) / f"{graph.name}-{spec_key(graph)[:12]}-s{seed}{suffix}.onnx"
+    if path.exists():
+        return path
+    try:
+        be = hook.load("onnx")
+        diags = be.unsupported(graph)
+        if diags:
+            raise DiagnosticError(diags)
+        options: dict = {"dynamic_batch": True}
+        if opset:
+            options["opset"] = opset
+        be.compile(graph, CompileRequest(output=path, seed=seed, options=options))
+    except DiagnosticError as exc:
+        first = exc.diagnostics[0]
+        raise TargetError(f"cannot compile {graph.name} to ONNX: {first.message}", first.help) from None
+    return path

@@ -1,0 +1,164 @@
+"""Time an ONNX model with onnxruntime and print the raw timings as JSON (one line on stdout).
+
+This file is shipped to devices by the ``ssh`` target and run there with the device's Python,
+so it imports nothing of archdsl: only the standard library, numpy and onnxruntime, and it runs
+on Python 3.7+. The ``host`` target imports :func:`measure` from it directly.
+
+    python3 runner.py model.onnx --warmup 10 --runs 50 --threads 4 --batch 1
+
+Output: ``{"timings_s": [...], "cpu_timings_s": [...], "env": {...}, "threads": N}``: wall-clock
+seconds per run, and the process CPU seconds per run (all threads together; with one thread it
+equals the wall time unless other processes take the CPU away). On failure the JSON line is
+``{"error": "...", "kind": "..."}`` and the exit status is 3 (``kind`` is ``missing_onnxruntime``
+when onnxruntime cannot be imported, ``bad_arguments``, ``model`` or ``runtime`` otherwise).
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+EXIT_MISSING = 3
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def environment():
+    """Facts about this machine that matter for a timing: CPU, OS, clocks, temperature, versions."""
+    env = {
+        "node": platform.node(),
+        "machine": platform.machine(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
+    cpuinfo = _read("/proc/cpuinfo") or ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key in ("model name", "hardware", "model", "cpu part") and value.strip():
+            env.setdefault("cpu_" + key.replace(" ", "_"), value.strip())
+    if "cpu_model_name" in env:
+        env["cpu"] = env["cpu_model_name"]
+    elif "cpu_model" in env:
+        env["cpu"] = env["cpu_model"]
+    else:
+        env["cpu"] = platform.processor() or platform.machine()
+    gov = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    if gov:
+        env["cpufreq_governor"] = gov.strip()
+    freq = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+    if freq and freq.strip().isdigit():
+        env["cpu_mhz"] = int(freq.strip()) // 1000
+    temp = _read("/sys/class/thermal/thermal_zone0/temp")
+    if temp and temp.strip().lstrip("-").isdigit():
+        env["temperature_c"] = int(temp.strip()) / 1000.0
+    throttled = _read("/sys/devices/platform/soc/soc:firmware/get_throttled")
+    if throttled:
+        env["throttled"] = throttled.strip()
+    return env
+
+
+class RunnerError(Exception):
+    def __init__(self, message, kind):
+        Exception.__init__(self, message)
+        self.kind = kind
+
+
+def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None, profile=None):
+    """Time ``runs`` inferences after ``warmup`` ones; returns the result dictionary.
+
+    ``model`` is a path or the serialised bytes. ``profile``: a file prefix to enable
+    onnxruntime's profiler; the profile path is returned as ``profile``.
+    """
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise RunnerError(
+            "cannot import {} with {} ({})".format(getattr(exc, "name", None) or "onnxruntime", sys.executable, exc),
+            "missing_onnxruntime",
+        ) from None
+    if warmup < 0 or runs < 1 or threads < 1 or batch < 1:
+        raise RunnerError("warmup >= 0, runs >= 1, threads >= 1 and batch >= 1 are required", "bad_arguments")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    if profile:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile
+    try:
+        sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise RunnerError(f"onnxruntime cannot load the model: {exc}", "model") from None
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for inp in sess.get_inputs():
+        shape = [d if isinstance(d, int) and d > 0 else batch for d in inp.shape]
+        if shape:
+            shape[0] = batch
+        feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+    try:
+        for _ in range(warmup):
+            sess.run(None, feeds)
+        timings = []
+        cpu_timings = []
+        clock, cpu = time.perf_counter, time.process_time
+        for i in range(runs):
+            c0 = cpu()
+            t0 = clock()
+            sess.run(None, feeds)
+            t1 = clock()
+            cpu_timings.append(cpu() - c0)
+            timings.append(t1 - t0)
+            if progress:
+                progress(i + 1, runs)
+    except Exception as exc:
+        raise RunnerError(f"inference failed: {exc}", "runtime") from None
+    env = environment()
+    env.update(
+        {
+            "runtime": "onnxruntime",
+            "onnxruntime": ort.__version__,
+            "numpy": np.__version__,
+            "providers": sess.get_providers(),
+            "intra_op_threads": threads,
+        }
+    )
+    out = {"timings_s": timings, "cpu_timings_s": cpu_timings, "env": env, "threads": threads, "batch": batch}
+    if profile:
+        out["profile"] = sess.end_profiling()
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Time an ONNX model with onnxruntime; print JSON.")
+    ap.add_argument("model")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        result = measure(args.model, args.warmup, args.runs, args.threads, args.batch, args.seed)
+    except RunnerError as exc:
+        sys.stdout.write(json.dumps({"error": str(exc), "kind": exc.kind}) + "\n")
+        return EXIT_MISSING
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
