@@ -1,1 +1,26 @@
-"""The onnx backend (in progress)."""
+"""The ONNX backend: IR → ``.onnx`` with ``onnx.helper`` / ``onnx.numpy_helper``; no torch.
+
+Registered as ``onnx = "archdsl_backends.onnx:BACKEND"`` in the ``archdsl.backends`` entry-point
+group. ``archdsl compile SPEC --backend onnx -o model.onnx [-O opset=18] [-O fold=false]
+[-O dynamic_batch=false] [-O weights=w.safetensors]``; see docs/onnx.md.
+
+From Python::
+
+    import archdsl
+    from archdsl_backends.onnx import build_model, serialize
+    model = build_model(archdsl.load("specs/attendnext.arch"), {"opset": 18})
+    open("attendnext.onnx", "wb").write(serialize(model))
+
+Modules: :mod:`.options` (``-O`` keys), :mod:`.weights` (contract names, files, seeded init),
+:mod:`.safetensors` (numpy reader/writer), :mod:`.folding` (BN folding, branch merging),
+:mod:`.emitters` (the ``emit_<op>`` table over ``emit_*.py``, one module per op family),
+:mod:`.builder` (nodes, initializers, naming),
+:mod:`.metadata` (model properties), :mod:`.backend` (the hook and the pipeline).
+"""
+
+from __future__ import annotations
+
+from .backend import BACKEND, OnnxBackend, build_model, check_support, serialize
+from .options import OnnxOptions, parse_options
+
+__all__ = ["BACKEND", "OnnxBackend", "OnnxOptions", "build_model", "check_support", "parse_options", "serialize"]

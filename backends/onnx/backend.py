@@ -1,0 +1,210 @@
+"""The ONNX backend object (the hook of archdsl/backend.py) and the IR → ModelProto pipeline.
+
+``build_model`` runs: options → opset support check → weights → folding (:mod:`.folding`) →
+one emitter per node (:mod:`.emit`) → metadata → shape inference (checked against the IR's own
+shapes) → ``onnx.checker``. ``OnnxBackend.compile`` writes the bytes, serialised
+deterministically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper
+
+import archdsl
+from archdsl.backend import CompileRequest, CompileResult
+from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from archdsl.ir import Graph
+
+from . import safetensors
+from .builder import Builder, value_info
+from .emitters import CHECKS, EMITTERS
+from .folding import lower
+from .metadata import annotate, location
+from .options import DEFAULT_OPSET, OnnxOptions, max_opset, parse_options
+from .weights import resolve_weights
+
+EMITS = ("onnx", "safetensors")
+
+
+def check_support(graph: Graph, opset: int = DEFAULT_OPSET) -> list[Diagnostic]:
+    """A located B001 diagnostic for every node this backend cannot express at ``opset``."""
+    diags = []
+    for node in graph.nodes:
+        if node.op not in EMITTERS:
+            detail = "no ONNX lowering is registered for it"
+            help = "remove the op or choose another backend"
+        else:
+            check = CHECKS.get(node.op)
+            ins = [graph.type_of(i) for i in node.inputs]
+            detail = check(node, ins, opset) if check else None
+            help = None
+            if detail:
+                fix = next((v for v in range(opset + 1, max_opset() + 1) if check(node, ins, v) is None), None)
+                help = f"compile with -O opset={fix} or later" if fix else "change the op's arguments"
+        if detail:
+            msg = f"the onnx backend cannot express op '{node.op}' (node {node.id}) at opset {opset}: {detail}"
+            diags.append(Diagnostic("B001", msg, node.span, Severity.ERROR, help))
+    return diags
+
+
+def build_model(
+    graph: Graph,
+    options: OnnxOptions | dict[str, Any] | None = None,
+    weights: str | Path | dict[str, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    """The ONNX model of ``graph``. ``weights`` (a path or name → array dict) overrides ``options.weights``.
+
+    Raises :class:`DiagnosticError` for user errors: bad options, ops the opset cannot express,
+    weights that do not fit the graph.
+    """
+    opts = options if isinstance(options, OnnxOptions) else parse_options(options)
+    diags = check_support(graph, opts.opset)
+    if diags:
+        raise DiagnosticError(diags)
+    tensors, origin = resolve_weights(graph, weights if weights is not None else opts.weights, opts.seed)
+    return _build(graph, opts, tensors, origin)
+
+
+def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], origin: str) -> onnx.ModelProto:
+    low = lower(graph, tensors, fold=opts.fold, merge=opts.merge_branches)
+    b = Builder(opts.opset, low.weights, low.types, opts.fold, low.split_groups)
+    env = {i.name: i.name for i in graph.inputs}
+    for node in low.nodes:
+        b.doc = location(node.span)
+        env[node.id] = EMITTERS[node.op](b, node, [env[i] for i in node.inputs])
+    batch: int | str = "batch" if opts.dynamic_batch else opts.batch
+    inputs = [value_info(i.name, i.type, batch) for i in graph.inputs]
+    out_info = value_info(opts.output_name, graph.output_type, batch)
+    final = env[low.resolve(graph.output)]
+    if opts.output_name != final and (b.produces(opts.output_name) or opts.output_name in env):
+        raise DiagnosticError(
+            Diagnostic(
+                "B101",
+                f"the output name '{opts.output_name}' is already the name of a tensor of this graph",
+                None,
+                Severity.ERROR,
+                "choose another with -O output_name=NAME",
+            )
+        )
+    g = b.finish(inputs, final, out_info, graph.name)
+    opset_ids = [helper.make_opsetid("", opts.opset)]
+    model = helper.make_model(
+        g,
+        opset_imports=opset_ids,
+        producer_name="archdsl",
+        producer_version=archdsl.__version__,
+        ir_version=helper.find_min_ir_version_for(opset_ids),
+    )
+    annotate(model, graph, opts, origin, low.stats)
+    model.graph.value_info.extend(_resize_shapes(model, low, batch))
+    kept = len(model.graph.value_info)
+    if opts.shapes or opts.check:
+        inferred = _infer_shapes(model, low, graph, opts, batch)
+        if opts.shapes:
+            model = inferred
+        else:
+            del model.graph.value_info[kept:]
+    if opts.check:
+        onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _resize_shapes(model: onnx.ModelProto, low, batch) -> list[onnx.ValueInfoProto]:
+    """Shapes of the Resize outputs. ONNX shape inference multiplies the batch dimension by the
+    scale 1.0 and loses its name (``unk__0``); without this declaration onnxruntime cannot tell
+    that tensors after an upsampling have the batch size of the others, and leaves out layout
+    optimisations (fusing a residual Add into the NCHWc convolution before it)."""
+    return [
+        value_info(n.output[0], low.types[n.output[0]], batch)
+        for n in model.graph.node
+        if n.op_type == "Resize" and n.output[0] in low.types
+    ]
+
+
+def _infer_shapes(model: onnx.ModelProto, low, graph: Graph, opts: OnnxOptions, batch) -> onnx.ModelProto:
+    """Declare every IR tensor's shape (value_info, for Netron), then let ONNX shape inference fill
+    in the helper tensors. Strict inference fails if the ONNX graph disagrees with an IR shape,
+    which catches a wrong lowering here instead of at run time."""
+    final = low.resolve(graph.output)
+    produced = {o for n in model.graph.node for o in n.output}
+    declared = {v.name for v in model.graph.value_info}
+    for node in low.nodes:
+        if node.id != final and node.id in produced and node.id not in declared:
+            model.graph.value_info.append(value_info(node.id, node.out, batch))
+    try:
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except onnx.shape_inference.InferenceError as exc:
+        raise RuntimeError(f"internal error: the ONNX graph disagrees with the IR's shapes: {exc}") from None
+
+
+def serialize(model: onnx.ModelProto) -> bytes:
+    return model.SerializeToString(deterministic=True)
+
+
+def output_path(output: Path | None, graph: Graph) -> Path:
+    if output is None:
+        return Path("build") / graph.name / f"{graph.name}.onnx"
+    output = Path(output)
+    if output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix:
+        return output / f"{graph.name}.onnx"
+    return output
+
+
+class OnnxBackend:
+    name = "onnx"
+    summary = "ONNX model (.onnx) built from the IR with onnx.helper; no torch needed"
+
+    def unsupported(self, graph: Graph) -> list[Diagnostic]:
+        """Ops no opset can express. The hook is called before the options are known, so the limits
+        of the requested opset are checked (with the same located diagnostics) by ``compile``."""
+        return check_support(graph, max_opset())
+
+    def build_model(self, graph: Graph, options: dict[str, Any] | None = None, weights=None) -> onnx.ModelProto:
+        return build_model(graph, options, weights)
+
+    def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
+        opts = parse_options(request.options, seed=request.seed)
+        emit = request.emit or ("onnx",)
+        unknown = [e for e in emit if e not in EMITS]
+        if unknown:
+            raise DiagnosticError(
+                Diagnostic(
+                    "B101",
+                    f"the onnx backend cannot emit {', '.join(repr(e) for e in unknown)}",
+                    None,
+                    Severity.ERROR,
+                    "artefacts: " + ", ".join(EMITS),
+                )
+            )
+        diags = check_support(graph, opts.opset)
+        if diags:
+            raise DiagnosticError(diags)
+        tensors, origin = resolve_weights(graph, opts.weights, opts.seed)
+        model = _build(graph, opts, tensors, origin)
+        path = output_path(request.output, graph)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result = CompileResult()
+        if "onnx" in emit:
+            data = serialize(model)
+            path.write_bytes(data)
+            result.artefacts.append(path)
+            props = {p.key: p.value for p in model.metadata_props}
+            result.messages.append(
+                f"onnx: opset {opts.opset}, {len(model.graph.node)} nodes, {len(data) / 1e6:.2f} MB, "
+                f"batch {'dynamic' if opts.dynamic_batch else opts.batch}, folds: {props['archdsl.fold']}"
+            )
+        if "safetensors" in emit:
+            st = path.with_suffix(".safetensors")
+            safetensors.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
+            result.artefacts.append(st)
+        return result
+
+
+BACKEND = OnnxBackend()
+
+__all__ = ["BACKEND", "OnnxBackend", "build_model", "check_support", "serialize"]

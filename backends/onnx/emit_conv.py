@@ -1,0 +1,47 @@
+"""conv and linear: the ops with weights of their own."""
+
+from __future__ import annotations
+
+from archdsl.ir import Node
+
+from .builder import Builder
+
+
+def emit_conv(b: Builder, node: Node, xs: list[str]) -> str:
+    a = node.args
+    inputs = [xs[0], b.param(f"{node.id}.weight")]
+    if a.bias:
+        inputs.append(b.param(f"{node.id}.bias"))
+    return b.add(
+        "Conv",
+        inputs,
+        node.id,
+        kernel_shape=[a.k, a.k],
+        strides=[a.s, a.s] if a.s != 1 else None,
+        pads=[a.p] * 4 if a.p else None,
+        dilations=[a.d, a.d] if a.d != 1 else None,
+        group=a.groups if a.groups != 1 else None,
+    )
+
+
+def linear(b: Builder, x: str, prefix: str, out: str, layout: str, bias: bool) -> str:
+    """``x @ W.T + bias`` with the weights ``prefix.weight`` / ``prefix.bias``.
+
+    A vector (``[B, C]``) uses one Gemm with the weight in PyTorch's ``[out, in]`` layout. Tokens
+    (``[B, P, N, C]``) use MatMul, whose right operand is ``[in, out]``: the initializer
+    ``prefix.weight`` then holds the transposed weight.
+    """
+    w = b.weights[f"{prefix}.weight"]
+    if layout == "vec":
+        inputs = [x, b.param(f"{prefix}.weight")]
+        if bias:
+            inputs.append(b.param(f"{prefix}.bias"))
+        return b.add("Gemm", inputs, out, transB=1)
+    if not bias:
+        return b.add("MatMul", [x, b.param(f"{prefix}.weight", w.T)], out)
+    mm = b.add("MatMul", [x, b.param(f"{prefix}.weight", w.T)], f"{prefix}/matmul")
+    return b.add("Add", [mm, b.param(f"{prefix}.bias")], out)
+
+
+def emit_linear(b: Builder, node: Node, xs: list[str]) -> str:
+    return linear(b, xs[0], node.id, node.id, node.out.layout, node.args.bias)
