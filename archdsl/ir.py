@@ -10,6 +10,7 @@ block instances, columns, repeats) so renderers can draw it. Backends never look
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any, Literal, Union
 
@@ -84,13 +85,17 @@ class Graph(BaseModel):
     source_hash: str = Field(default="", description="sha256 over the source texts the graph came from")
 
     def node_map(self) -> dict[str, Node]:
+        return self._node_map
+
+    @functools.cached_property
+    def _node_map(self) -> dict[str, Node]:
         return {n.id: n for n in self.nodes}
 
     def type_of(self, ref: str) -> TensorType:
         for i in self.inputs:
             if i.name == ref:
                 return i.type
-        return self.node_map()[ref].out
+        return self._node_map[ref].out
 
     @property
     def output_type(self) -> TensorType:
