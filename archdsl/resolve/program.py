@@ -104,33 +104,23 @@ def _add_defs(prog: Program, mod: ast.Module, origin: dict[str, Span], diags: li
                 )
             )
             continue
-        if b.name in origin:
-            if origin[b.name] != b.name_span:
-                diags.append(
-                    Diagnostic(
-                        "E210",
-                        f"'{b.name}' is defined twice",
-                        b.name_span,
-                        notes=(f"first defined at {origin[b.name]}",),
-                    )
-                )
-            continue
-        origin[b.name] = b.name_span
-        prog.blocks[b.name] = b
+        if _first_definition(b.name, b.name_span, origin, diags):
+            prog.blocks[b.name] = b
     for n in mod.nets:
-        if n.name in origin:
-            if origin[n.name] != n.name_span:
-                diags.append(
-                    Diagnostic(
-                        "E210",
-                        f"'{n.name}' is defined twice",
-                        n.name_span,
-                        notes=(f"first defined at {origin[n.name]}",),
-                    )
-                )
-            continue
-        origin[n.name] = n.name_span
-        prog.nets[n.name] = n
+        if _first_definition(n.name, n.name_span, origin, diags):
+            prog.nets[n.name] = n
+
+
+def _first_definition(name: str, span: Span, origin: dict[str, Span], diags: list[Diagnostic]) -> bool:
+    """Record a definition; a second one of the same name (elsewhere) is E210."""
+    if name in origin:
+        if origin[name] != span:
+            diags.append(
+                Diagnostic("E210", f"'{name}' is defined twice", span, notes=(f"first defined at {origin[name]}",))
+            )
+        return False
+    origin[name] = span
+    return True
 
 
 def _collect(

@@ -233,15 +233,7 @@ class Resolver:
                             raise error("E320", "meta values are numbers, strings or booleans", entry.span)
                         meta[entry.key] = v
                 elif isinstance(stmt, ast.Assign):
-                    if not inputs:
-                        if inputs_failed:
-                            raise Poisoned()
-                        raise error(
-                            "E309",
-                            "the net has no input before this statement",
-                            stmt.span,
-                            help="declare one first, e.g. input image [3, 224, 224]",
-                        )
+                    self._need_input(stmt, inputs, inputs_failed)
                     self._check_name(stmt.name, stmt.name_span)
                     if stmt.name in frame.values:
                         frame.bind(stmt.name, None, stmt.name_span)  # raises E240 with the first definition
@@ -251,15 +243,7 @@ class Resolver:
                     frame.bind(stmt.name, out, stmt.name_span)
                     cur = out
                 elif isinstance(stmt, ast.PipeStmt):
-                    if not inputs:
-                        if inputs_failed:
-                            raise Poisoned()
-                        raise error(
-                            "E309",
-                            "the net has no input before this statement",
-                            stmt.span,
-                            help="declare one first, e.g. input image [3, 224, 224]",
-                        )
+                    self._need_input(stmt, inputs, inputs_failed)
                     cur = self._pipeline(stmt.pipeline, cur, "", frame, b, collapse=False)
             except DiagnosticError as exc:
                 diags.extend(exc.diagnostics)
@@ -294,6 +278,20 @@ class Resolver:
             scopes=tuple(b.scopes),
             stages=tuple(stages),
             source_hash=self.prog.source_hash,
+        )
+
+    @staticmethod
+    def _need_input(stmt: ast.Stmt, inputs: list, inputs_failed: bool) -> None:
+        """A pipeline statement needs the net's input declared before it."""
+        if inputs:
+            return
+        if inputs_failed:
+            raise Poisoned()  # the input's own error was reported already
+        raise error(
+            "E309",
+            "the net has no input before this statement",
+            stmt.span,
+            help="declare one first, e.g. input image [3, 224, 224]",
         )
 
     def _unknown_names(self, pipe: ast.Pipeline, frame: Frame) -> list[Diagnostic]:
