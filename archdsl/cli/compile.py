@@ -19,6 +19,21 @@ EPILOG = """Examples:
   archdsl compile specs/attendnext.arch -p width=0.75 --seed 1 --deploy
 
   archdsl compile specs/attendnext.arch --backend onnx -o attendnext.onnx
+
+  archdsl compile specs/baselines/mobileone_s1.arch --deploy --emit python -o mobileone_s1.py
+
+  archdsl compile specs/attendnext.arch --input-size 160 -O channels_last=false -O batch=1
+
+torch backend (the default): --emit python (a standalone PyTorch module, no archdsl import),
+state_dict (<net>.pt, torch.save of the weights), pt2 (<net>.pt2, torch.export program, eval mode);
+without --emit it writes all three into build/<net>/. Options: -O channels_last=true|false,
+-O dynamic_batch=true|false (symbolic batch size in the .pt2), -O batch=N (export example batch),
+--weights FILE.pt (a state_dict to compile in instead of the seeded initialisation).
+
+onnx backend: <net>.onnx (--emit onnx, the default) and the weights used (--emit safetensors).
+Options: --opset N (13 to the newest onnx knows; default 17), --no-fold, --weights FILE
+(.safetensors, .npz, or .pt with torch installed), -O dynamic_batch=true|false, -O batch=N,
+-O reparam=false, -O shapes=true. See docs/onnx.md.
 """
 
 
@@ -34,6 +49,9 @@ def compile(
     seed: int = typer.Option(0, "--seed", help="Seed for weight initialisation."),
     deploy: bool = typer.Option(False, "--deploy", help="Apply deploy transforms (fold BN, re-parameterise)."),
     option: list[str] = typer.Option(None, "--option", "-O", help="Backend option KEY=VALUE (repeatable)."),
+    weights: Path = typer.Option(None, "--weights", help="Weights file to compile in (= -O weights=PATH)."),
+    opset: int = typer.Option(None, "--opset", help="ONNX opset to target (= -O opset=N)."),
+    no_fold: bool = typer.Option(False, "--no-fold", help="Keep batch norms unfolded (= -O fold=false)."),
 ) -> None:
     """Compile a spec with a backend and write its artefacts, then print the summary table."""
     from archdsl import backend as hook
@@ -53,9 +71,12 @@ def compile(
     if diags:
         print_diagnostics(diags, loaded.sources)
         raise typer.Exit(EXIT_SPEC)
-    request = CompileRequest(
-        output=output, emit=tuple(emit or ()), seed=seed, deploy=deploy, options=parse_overrides(option)
-    )
+    options = parse_overrides(option)
+    # shorthands for common backend options (the backend validates them like -O ones)
+    options.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
+    if no_fold:
+        options["fold"] = False
+    request = CompileRequest(output=output, emit=tuple(emit or ()), seed=seed, deploy=deploy, options=options)
     try:
         result = be.compile(graph, request)
     except DiagnosticError as exc:

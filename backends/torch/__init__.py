@@ -1,1 +1,14 @@
-"""The torch backend (in progress)."""
+"""The PyTorch backend: IR graph → ``torch.nn.Module``, standalone Python, ``torch.export`` program.
+
+Published as the entry point ``torch = "archdsl_backends.torch:BACKEND"`` in the group
+``archdsl.backends`` (the same hook a third-party backend uses; see docs/backends.md).
+
+Modules: :mod:`.lower` (one step per IR node, the B001/B101 checks), :mod:`.layers` (blur pool,
+LayerNorm2d, scale, attention, unfold/fold/shuffle), :mod:`.build` (torch.fx GraphModule),
+:mod:`.init` (timm-like initialisation), :mod:`.deploy` (BN folding, MobileOne re-parameterisation),
+:mod:`.codegen` (standalone source), :mod:`.backend` (the backend object and ``compile``).
+"""
+
+from .backend import BACKEND, TorchBackend, build_module, reparameterize
+
+__all__ = ["BACKEND", "TorchBackend", "build_module", "reparameterize"]

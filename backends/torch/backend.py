@@ -1,0 +1,209 @@
+"""The ``torch`` backend object: what ``archdsl compile`` and ``archdsl.build`` call.
+
+``build_module`` returns a ``torch.fx.GraphModule`` (see :mod:`build`), initialised like timm
+(:mod:`init`), optionally in deploy form (:mod:`deploy`). ``compile`` writes the artefacts:
+
+==============  =====================================================================
+``python``      ``<net>.py``: standalone PyTorch module (no archdsl import), :mod:`codegen`
+``state_dict``  ``<net>.pt``: the initial weights, ``torch.save(model.state_dict())``
+``pt2``         ``<net>.pt2``: ``torch.export`` program (eval mode, dynamic batch)
+==============  =====================================================================
+
+Options (``-O KEY=VALUE``): ``channels_last=true|false`` (memory format of feature maps; default
+true for image nets), ``dynamic_batch=true|false`` (``.pt2`` with a symbolic batch size; default true),
+``batch=N`` (example batch size for export; default 2), ``weights=PATH`` (``--weights``: a
+``state_dict`` (``torch.save``) or ``.safetensors`` file of the train-form module to compile in
+instead of the seeded initialisation; with ``--deploy`` it is loaded first, then transformed).
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from archdsl.backend import CompileRequest, CompileResult
+from archdsl.diagnostics import Diagnostic, DiagnosticError, Span
+from archdsl.ir import Graph
+
+from . import codegen, init, weights
+from .build import GRAPH_KEY, materialize, wants_channels_last
+from .deploy import deploy_graph
+from .lower import NAME, unsupported
+
+EMITS = ("python", "state_dict", "pt2")
+OPTIONS = ("channels_last", "dynamic_batch", "batch", "weights")
+
+
+def build_module(
+    graph: Graph, seed: int = 0, deploy: bool = False, channels_last: bool | None = None
+) -> torch.fx.GraphModule:
+    """The ``torch.nn.Module`` for ``graph``: initialised with ``seed``, in deploy form if asked.
+
+    A deploy-form module is returned in eval mode (its batch norms are folded away).
+    """
+    if channels_last is None:
+        channels_last = wants_channels_last(graph)
+    module = materialize(graph, channels_last=channels_last)
+    init.init_weights(module, seed)
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    if deploy:
+        module = reparameterize(module)
+    return module
+
+
+def reparameterize(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """The deploy form of a module made by :func:`build_module` (trained or not), in eval mode."""
+    graph = getattr(module, "meta", {}).get(GRAPH_KEY)
+    if graph is None:
+        raise ValueError("reparameterize() takes a module made by archdsl.build / build_module (it carries its IR)")
+    channels_last = module.meta.get("archdsl_channels_last", False)
+    new_graph, state = deploy_graph(graph, module.state_dict())
+    out = materialize(new_graph, channels_last=channels_last)
+    if channels_last:
+        out = out.to(memory_format=torch.channels_last)
+    out.load_state_dict(state)
+    out.meta["archdsl_deploy"] = True
+    return out.eval()
+
+
+def _error(graph: Graph, message: str, help: str | None = None, code: str = "B102") -> DiagnosticError:
+    return DiagnosticError(Diagnostic(code, message, Span(graph.file, 0, 0, 0, 0), help=help))
+
+
+def _flag(graph: Graph, options: dict[str, Any], key: str, default: bool) -> bool:
+    value = options.get(key, default)
+    if isinstance(value, bool):
+        return value
+    raise _error(graph, f"the {NAME} backend option {key} must be true or false, got {value!r}")
+
+
+def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
+    """Load a weights file into ``module``; every problem is a B103 diagnostic.
+
+    ``num_batches_tracked`` may be absent (safetensors files of the ONNX backend leave it out).
+    """
+    try:
+        state = weights.read_weights(path)
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
+        raise _error(graph, f"cannot read weights from {path}: {exc}", code="B103") from None
+    own = module.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+                parts.append(f"{label}: {', '.join(keys[:3])}{more}")
+        raise _error(
+            graph,
+            f"the weights in {path} do not fit net {graph.name} ({'; '.join(parts)})",
+            help="weights must come from the train-form module of the same spec and parameters "
+            "(archdsl compile --emit state_dict, without --deploy)",
+            code="B103",
+        )
+    module.load_state_dict(state, strict=False)
+
+
+class TorchBackend:
+    name = NAME
+    summary = "PyTorch: nn.Module (torch.fx), standalone .py, torch.export .pt2, state_dict"
+
+    def unsupported(self, graph: Graph) -> list[Diagnostic]:
+        return unsupported(graph)
+
+    def build_module(self, graph: Graph, seed: int = 0, deploy: bool = False, **kwargs: Any) -> torch.nn.Module:
+        diags = unsupported(graph)
+        if diags:
+            raise DiagnosticError(diags)
+        return build_module(graph, seed=seed, deploy=deploy, **kwargs)
+
+    def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
+        opts = dict(request.options)
+        unknown = sorted(set(opts) - set(OPTIONS))
+        if unknown:
+            raise _error(graph, f"the {NAME} backend has no option {unknown[0]!r}", f"options: {', '.join(OPTIONS)}")
+        emits = tuple(dict.fromkeys(request.emit)) or EMITS
+        bad = [e for e in emits if e not in EMITS]
+        if bad:
+            raise _error(graph, f"the {NAME} backend cannot emit {bad[0]!r}", f"--emit takes {', '.join(EMITS)}")
+        channels_last = _flag(graph, opts, "channels_last", wants_channels_last(graph))
+        dynamic = _flag(graph, opts, "dynamic_batch", True)
+        batch = opts.get("batch", 2)
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise _error(graph, f"the {NAME} backend option batch must be a positive integer, got {batch!r}")
+        if dynamic and batch < 2:
+            raise _error(
+                graph,
+                "a .pt2 with a dynamic batch size needs an example batch of at least 2 (torch.export specialises 1)",
+                help="use -O batch=2 (the default), or -O dynamic_batch=false for a program fixed at batch 1",
+            )
+
+        module = build_module(graph, seed=request.seed, channels_last=channels_last)
+        if "weights" in opts:
+            _load_weights(graph, module, Path(str(opts["weights"])))
+        if request.deploy:
+            module = reparameterize(module)
+        final_graph = module.meta[GRAPH_KEY]
+        paths = _output_paths(graph, request.output, emits)
+        result = CompileResult()
+        for emit in emits:
+            path = paths[emit]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if emit == "python":
+                path.write_text(codegen.generate(final_graph, deploy=request.deploy, channels_last=channels_last))
+            elif emit == "state_dict":
+                torch.save(module.state_dict(), path)
+            elif emit == "pt2":
+                _export(module, final_graph, path, dynamic, batch)
+            result.artefacts.append(path)
+        if request.deploy:
+            result.messages.append(
+                f"deploy form: {final_graph.total_params:,} parameters in {len(final_graph.nodes)} ops "
+                f"(from {graph.total_params:,} in {len(graph.nodes)})"
+            )
+        return result
+
+
+SUFFIX = {"python": ".py", "state_dict": ".pt", "pt2": ".pt2"}
+
+
+def _output_paths(graph: Graph, output: Path | None, emits: tuple[str, ...]) -> dict[str, Path]:
+    """``-o`` names a folder (default ``build/<net>/``), or a file whose stem every artefact takes."""
+    if output is None:
+        return {e: Path("build") / graph.name / f"{graph.name}{SUFFIX[e]}" for e in emits}
+    if output.suffix in SUFFIX.values():
+        return {e: output.with_suffix(SUFFIX[e]) for e in emits}
+    return {e: output / f"{graph.name}{SUFFIX[e]}" for e in emits}
+
+
+def _export(module: torch.nn.Module, graph: Graph, path: Path, dynamic: bool, batch: int) -> None:
+    # the archive stores weights by storage range and warns on channels_last ones: export contiguous
+    # weights (the forward still converts the activations to channels_last)
+    module = copy.deepcopy(module).eval().to(memory_format=torch.contiguous_format)
+    shape = graph.inputs[0].type.shape
+    example = (torch.randn(batch, *shape),)
+    dynamic_shapes = None
+    if dynamic:
+        dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=4096)},)
+    try:
+        with torch.no_grad():
+            program = torch.export.export(module, example, dynamic_shapes=dynamic_shapes)
+    except Exception as exc:  # torch.export's own errors are many and version-dependent
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _error(
+            graph,
+            f"torch.export could not export net {graph.name}: {first}",
+            help="write the other artefacts with --emit python --emit state_dict, or try -O dynamic_batch=false",
+            code="B104",
+        ) from None
+    torch.export.save(program, str(path))
+
+
+BACKEND = TorchBackend()

@@ -1,0 +1,71 @@
+"""Reading weight files for ``--weights``: a ``state_dict`` saved by torch, or a safetensors file.
+
+safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endian header length, a
+JSON header mapping each tensor name to its dtype, shape and byte range, then the raw data. The
+reader below needs neither the ``safetensors`` package nor numpy, so files written by the ONNX
+backend (``--emit safetensors``) or by ``safetensors.torch.save_file`` load as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import torch
+
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+class WeightsError(ValueError):
+    pass
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    data = path.read_bytes()
+    if len(data) < 8:
+        raise WeightsError("file too short for a safetensors header")
+    (size,) = struct.unpack("<Q", data[:8])
+    if 8 + size > len(data):
+        raise WeightsError("safetensors header runs past the end of the file")
+    try:
+        header = json.loads(data[8 : 8 + size])
+    except ValueError as exc:
+        raise WeightsError(f"bad safetensors header: {exc}") from None
+    body = memoryview(data)[8 + size :]
+    out: dict[str, torch.Tensor] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(info.get("dtype"))
+        if dtype is None:
+            raise WeightsError(f"tensor {name}: unsupported dtype {info.get('dtype')!r}")
+        start, end = info["data_offsets"]
+        if not 0 <= start <= end <= len(body):
+            raise WeightsError(f"tensor {name}: byte range outside the file")
+        flat = torch.frombuffer(bytearray(body[start:end]), dtype=dtype) if end > start else torch.empty(0, dtype=dtype)
+        out[name] = flat.reshape(info["shape"])
+    return out
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a ``.safetensors`` file, or the ``state_dict`` in a ``torch.save`` file."""
+    if path.suffix == ".safetensors":
+        return read_safetensors(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError("the file does not hold a state_dict")
+    return state
