@@ -10,7 +10,6 @@ block instances, columns, repeats) so renderers can draw it. Backends never look
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Annotated, Any, Literal, Union
 
@@ -87,9 +86,15 @@ class Graph(BaseModel):
     def node_map(self) -> dict[str, Node]:
         return self._node_map
 
-    @functools.cached_property
+    @property
     def _node_map(self) -> dict[str, Node]:
-        return {n.id: n for n in self.nodes}
+        # Cached beside the fields, and tied to the very tuple of nodes it was built from, so a
+        # model_copy(update={"nodes": ...}) never sees a stale map.
+        cached = self.__dict__.get("_node_map_cache")
+        if cached is None or cached[0] is not self.nodes:
+            cached = (self.nodes, {n.id: n for n in self.nodes})
+            self.__dict__["_node_map_cache"] = cached
+        return cached[1]
 
     def type_of(self, ref: str) -> TensorType:
         for i in self.inputs:

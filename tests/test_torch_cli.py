@@ -223,3 +223,35 @@ def test_standalone_file_with_long_names_stays_formatted(tmp_path):
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         assert torch.equal(standalone(x), model(x))
+
+
+def test_safetensors_from_the_onnx_backend_compile_in(spec, tmp_path):
+    """The ONNX backend's weights file (--emit safetensors) loads here, and both backends then agree."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    code, _, err = cli(
+        "compile",
+        str(spec),
+        "-b",
+        "onnx",
+        "-e",
+        "onnx",
+        "-e",
+        "safetensors",
+        "--seed",
+        "5",
+        "-o",
+        str(tmp_path / "onnx") + "/",
+    )
+    assert code == 0, err
+    weights = tmp_path / "onnx" / "tiny.safetensors"
+    code, _, err = cli("compile", str(spec), "--weights", str(weights), "--emit", "state_dict", "-o", str(tmp_path))
+    assert code == 0, err
+    model = archdsl.build(spec)
+    model.load_state_dict(torch.load(tmp_path / "tiny.pt", weights_only=True))
+    x = torch.randn(2, 3, 32, 32)
+    session = ort.InferenceSession(str(tmp_path / "onnx" / "tiny.onnx"))
+    got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+    with torch.no_grad():
+        want = model.eval()(x)
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)

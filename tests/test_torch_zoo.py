@@ -102,6 +102,7 @@ def test_deploy_parity(spec_path, cache):
     from archdsl_backends.torch import reparameterize
 
     graph = _graph(cache, spec_path)
+    graph.node_map()  # a cached map on the train-form graph must not leak into the deploy graph
     model = _perturb_norms(_build(graph)).eval()
     deployed = reparameterize(model)
     x = _input(graph)
@@ -113,6 +114,7 @@ def test_deploy_parity(spec_path, cache):
     dgraph = deployed.meta["archdsl_graph"]
     assert sum(p.numel() for p in deployed.parameters()) == dgraph.total_params
     nodes, uses = dgraph.node_map(), dgraph.consumers()
+    assert set(nodes) == {n.id for n in dgraph.nodes}
     unfolded = [
         n.id
         for n in dgraph.nodes

@@ -3,10 +3,12 @@
 Published as the entry point ``torch = "archdsl_backends.torch:BACKEND"`` in the group
 ``archdsl.backends`` (the same hook a third-party backend uses; see docs/backends.md).
 
-Modules: :mod:`.lower` (one step per IR node, the B001/B101 checks), :mod:`.layers` (blur pool,
-LayerNorm2d, scale, attention, unfold/fold/shuffle), :mod:`.build` (torch.fx GraphModule),
-:mod:`.init` (timm-like initialisation), :mod:`.deploy` (BN folding, MobileOne re-parameterisation),
-:mod:`.codegen` (standalone source), :mod:`.backend` (the backend object and ``compile``).
+Modules: :mod:`.lower` (one step per IR node, the B001/B101 checks, in-place decisions),
+:mod:`.layers` (blur pool, LayerNorm2d, scale, attention, unfold/fold/shuffle, the fast 1×1 conv and
+in-place batch norm), :mod:`.build` (torch.fx GraphModule), :mod:`.init` (timm-like initialisation),
+:mod:`.deploy` (BN folding, MobileOne re-parameterisation), :mod:`.codegen` (standalone source),
+:mod:`.weights` (reading ``--weights`` files), :mod:`.backend` (the backend object and ``compile``).
+See docs/backends.md.
 """
 
 from .backend import BACKEND, TorchBackend, build_module, reparameterize

@@ -68,8 +68,10 @@ class _Work:
         return node.model_copy(update=counts)
 
     def finish(self) -> tuple[Graph, Tensors]:
-        nodes = tuple(self.nodes.values())
-        return self.graph.model_copy(update={"nodes": nodes, "output": self.output}), self.state
+        # a new Graph, not graph.model_copy(): that would carry over the cached node map of the old one
+        fields = {name: getattr(self.graph, name) for name in Graph.model_fields}
+        fields.update(nodes=tuple(self.nodes.values()), output=self.output)
+        return Graph(**fields), self.state
 
 
 def _drop_identities(w: _Work) -> bool:

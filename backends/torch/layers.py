@@ -1,5 +1,6 @@
 """The layers the IR needs beyond ``torch.nn``: blur pool, LayerNorm2d, per-channel scale, attention,
-and the tensor functions of channel shuffle and MobileViT's unfold/fold.
+the tensor functions of channel shuffle and MobileViT's unfold/fold, and two faster forms of stock
+layers (a 1×1 conv without PyTorch's slow paths, a batch norm that works in place at inference).
 
 Each definition here follows docs/ir.md exactly. They are written to stand alone (they import
 only ``math`` and ``torch``) because :mod:`codegen` copies their source verbatim into the
