@@ -24,8 +24,15 @@ def generated_spec(lines: int = 5000) -> str:
     out = ["import std", ""]
     n_blocks = lines // 10
     for i in range(n_blocks):
-        out += [f"# block {i}", f"block b{i}(c, k = 3) {{", "    a = conv(c, k = k) -> bn -> relu",
-                "    b = a -> conv(c, k = 1) -> bn", "    add(a, b) -> relu", "}", ""]
+        out += [
+            f"# block {i}",
+            f"block b{i}(c, k = 3) {{",
+            "    a = conv(c, k = k) -> bn -> relu",
+            "    b = a -> conv(c, k = 1) -> bn",
+            "    add(a, b) -> relu",
+            "}",
+            "",
+        ]
     out += ["net generated {", "    input image [16, 32, 32]"]
     for i in range(n_blocks):
         out.append(f"    s{i} = b{i}(16)")
@@ -54,8 +61,13 @@ def time_pipeline(path: Path, repeats: int) -> dict[str, float]:
         parse_t.append(t1 - t0)
         resolve_t.append(t2 - t1)
         analyse_t.append(t3 - t2)
-    return {"lines": text.count("\n"), "ops": len(g.nodes), "parse_ms": 1e3 * statistics.median(parse_t),
-            "load+resolve_ms": 1e3 * statistics.median(resolve_t), "analyse_ms": 1e3 * statistics.median(analyse_t)}
+    return {
+        "lines": text.count("\n"),
+        "ops": len(g.nodes),
+        "parse_ms": 1e3 * statistics.median(parse_t),
+        "load+resolve_ms": 1e3 * statistics.median(resolve_t),
+        "analyse_ms": 1e3 * statistics.median(analyse_t),
+    }
 
 
 def time_cmd(cmd: list[str], repeats: int) -> float:
@@ -75,18 +87,25 @@ def main() -> None:
         gen = Path(tmp) / "generated.arch"
         gen.write_text(generated_spec())
         lines.append(f"{'spec':<22} {'lines':>6} {'ops':>6} {'parse ms':>9} {'load+resolve ms':>16} {'analyse ms':>11}")
-        for name, path, reps in (("attendnext.arch", ROOT / "specs" / "attendnext.arch", 20),
-                                 ("generated (5k lines)", gen, 3)):
+        for name, path, reps in (
+            ("attendnext.arch", ROOT / "specs" / "attendnext.arch", 20),
+            ("generated (5k lines)", gen, 3),
+        ):
             r = time_pipeline(path, reps)
-            lines.append(f"{name:<22} {r['lines']:>6} {r['ops']:>6} {r['parse_ms']:>9.1f} {r['load+resolve_ms']:>16.1f} "
-                         f"{r['analyse_ms']:>11.1f}")
+            lines.append(
+                f"{name:<22} {r['lines']:>6} {r['ops']:>6} {r['parse_ms']:>9.1f} {r['load+resolve_ms']:>16.1f} "
+                f"{r['analyse_ms']:>11.1f}"
+            )
         base = time_cmd([sys.executable, "-c", "pass"], 10)
         check = time_cmd([sys.executable, "-m", "archdsl", "check", "-q", "specs/attendnext.arch"], 10)
         big = time_cmd([sys.executable, "-m", "archdsl", "check", "-q", str(gen)], 3)
     lines.append("")
     lines.append(f"{'command':<46} {'median ms':>10} {'× python -c pass':>17}")
-    for name, ms in (("python -c pass", base), ("archdsl check specs/attendnext.arch", check),
-                     ("archdsl check generated (5k lines)", big)):
+    for name, ms in (
+        ("python -c pass", base),
+        ("archdsl check specs/attendnext.arch", check),
+        ("archdsl check generated (5k lines)", big),
+    ):
         lines.append(f"{name:<46} {ms:>10.1f} {ms / base:>17.1f}")
     text = "\n".join(lines) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import pytest
 
 import archdsl
-
-pytestmark = pytest.mark.timm
 from tests.zoo_helpers import (
     REORDERS,
     TIMM_VERSION,
@@ -30,6 +28,8 @@ from tests.zoo_helpers import (
     randomize_norm_stats,
     transplant,
 )
+
+pytestmark = pytest.mark.timm
 
 timm = pytest.importorskip("timm", reason="timm is not installed: run scripts/setup_timm_env.sh (see docs/zoo.md)")
 torch = pytest.importorskip("torch")

@@ -51,7 +51,9 @@ def compile(
     option: list[str] = typer.Option(None, "--option", "-O", help="Backend option KEY=VALUE (repeatable)."),
     weights: Path = typer.Option(None, "--weights", help="Weights file to compile in (= -O weights=PATH)."),
     opset: int = typer.Option(None, "--opset", help="ONNX backend only: the opset to target (= -O opset=N)."),
-    no_fold: bool = typer.Option(False, "--no-fold", help="ONNX backend only: keep batch norms unfolded (= -O fold=false)."),
+    no_fold: bool = typer.Option(
+        False, "--no-fold", help="ONNX backend only: keep batch norms unfolded (= -O fold=false)."
+    ),
 ) -> None:
     """Compile a spec with a backend and write its artefacts, then print the summary table."""
     from archdsl import backend as hook
