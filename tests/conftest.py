@@ -34,3 +34,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One intra-op thread for a torch test module: on a shared two-core machine, OpenMP
+    spin-waiting otherwise costs minutes. Restores the thread count afterwards."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

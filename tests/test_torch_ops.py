@@ -68,13 +68,7 @@ SPECS = {"image": SPEC_IMAGE, "tokens": SPEC_TOKENS, "vector": SPEC_VECTOR, "odd
 # ---- the reference ---------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared two-core machine, OpenMP spin-waiting otherwise costs minutes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _bn(x, p, a, training):

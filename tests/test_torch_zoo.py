@@ -19,14 +19,7 @@ torch = pytest.importorskip("torch")
 import archdsl  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared two-core machine, OpenMP spin-waiting otherwise costs minutes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
