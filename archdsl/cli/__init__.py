@@ -17,8 +17,9 @@ app = typer.Typer(
     name="archdsl",
     help=(
         "A declarative language for CNN/attention backbone architectures, and its compiler.\n\n"
-        "Exit codes: 0 success; 1 the spec has errors (or lint findings); 2 usage error; "
-        "3 the tool failed (internal error or a missing optional dependency)."
+        "Exit codes: 0 success; 1 the spec has errors (lint: findings); 2 usage error; "
+        "3 the tool failed (internal error or a missing optional dependency); "
+        "4 (lint only) a spec does not compile. See docs/cli.md."
     ),
     no_args_is_help=True,
     add_completion=False,

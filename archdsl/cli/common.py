@@ -2,9 +2,10 @@
 
 Exit codes (documented in docs/cli.md and in ``archdsl --help``):
   0  success
-  1  the spec has errors (diagnostics were printed), or lint findings at the failing severity
+  1  the spec has errors (diagnostics were printed); for lint: findings at the failing severity
   2  usage error (unknown option, missing file argument)
   3  the tool failed: an internal error or a missing optional dependency; not the spec's fault
+  4  lint only: a spec does not compile, so it was not linted (its diagnostics are printed)
 """
 
 from __future__ import annotations

@@ -41,7 +41,11 @@ def report(
     formats: list[str] = typer.Option(None, "--format", "-f", help="png and/or svg (repeatable; default both)."),
     highlight: str = typer.Option("attendnext", "--highlight", help="Colour nets whose name starts with this."),
 ) -> None:
-    """Draw accuracy (Fig. 2), relative throughput (Fig. 3a), size (Fig. 3b) and accuracy vs latency."""
+    """Draw the paper's figures from stored results: accuracy, relative throughput, size, accuracy vs latency.
+
+    The figures follow the AttendNeXt paper: Figure 2 (accuracy), Figure 3a (throughput relative to a
+    baseline), Figure 3b (model size), plus an accuracy-vs-latency scatter.
+    """
     from archdsl_backends.bench.report import FORMATS, ReportError, draw, select
     from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
 
