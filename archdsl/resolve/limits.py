@@ -13,7 +13,7 @@ class Limits(BaseModel):
     max_repeat: int = Field(default=10_000, description="largest repeat count of one stage")
     max_nodes: int = Field(default=50_000, description="most primitive ops in one net")
     max_depth: int = Field(default=64, description="deepest nesting of block calls")
-    max_params: int = Field(default=1 << 32, description="most parameters in one net")
+    max_params: int = Field(default=1 << 31, description="most parameters in one net (8 GiB of fp32 weights)")
     max_columns: int = Field(default=1024, description="most parallel columns in one columns(...)")
 
 
