@@ -84,6 +84,11 @@ def compile(
     except DiagnosticError as exc:
         print_diagnostics(exc.diagnostics, loaded.sources)
         raise typer.Exit(EXIT_SPEC) from None
+    except OSError as exc:  # the output could not be written: not the spec's fault
+        where = exc.filename or output
+        raise fail_tool(
+            f"cannot write {where}: {exc.strerror or exc}", "check that the output folder exists and is writable"
+        ) from None
     typer.echo(format_table(graph))
     for msg in result.messages:
         sys.stderr.write(msg + "\n")

@@ -152,7 +152,12 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
             help="install torch, or save the state_dict as safetensors "
             "(safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')) and pass that file",
         ) from None
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # the unpickler raises many kinds on a file that is not a state_dict
+        raise ValueError(f"not a torch state_dict file ({type(exc).__name__}: {exc})") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):

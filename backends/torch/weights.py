@@ -60,7 +60,23 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a ``.safetensors`` file, or the ``state_dict`` in a ``torch.save`` file."""
+    """The tensors of a ``.safetensors`` file, or the ``state_dict`` in a ``torch.save`` file.
+
+    Any malformed file becomes a :class:`WeightsError` (a located B103 diagnostic upstream), never
+    an exception from deep inside torch's unpickler.
+    """
+    try:
+        return _read_weights(path)
+    except WeightsError:
+        raise
+    except OSError as exc:
+        raise WeightsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # torch.load and the header parser raise many kinds on garbage
+        kind = "safetensors" if path.suffix == ".safetensors" else "torch state_dict"
+        raise WeightsError(f"{path} is not a valid {kind} file ({type(exc).__name__}: {exc})") from None
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         return read_safetensors(path)
     state = torch.load(path, map_location="cpu", weights_only=True)
