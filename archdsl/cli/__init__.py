@@ -49,10 +49,21 @@ __all__ = ["app", "bench", "check", "compile", "lint", "main", "render", "report
 
 def main() -> None:
     """Entry point: never show a Python traceback for a failure of ours (exit 3 instead)."""
+    from archdsl.fileio import InputError, OutputError, install_signal_handlers
+
+    install_signal_handlers()
     try:
         app(standalone_mode=True)
     except SystemExit:
         raise
+    except OutputError as exc:  # an artefact path that would overwrite an input, or cannot be written
+        sys.stderr.write(f"archdsl: error: {exc.message}\n")
+        if exc.help:
+            sys.stderr.write(f"  = help: {exc.help}\n")
+        sys.exit(2)
+    except InputError as exc:  # an input file that cannot be read (commands report most as diagnostics)
+        sys.stderr.write(f"archdsl: error: {exc.message}\n")
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
