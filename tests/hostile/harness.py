@@ -1,0 +1,179 @@
+"""The hostile-input corpus: cases, how they are found, and how one is run and judged.
+
+A case is either a spec file ``tests/hostile/cases/<area>_<name>.arch`` whose leading comments may
+carry directives::
+
+    # hostile: argv = compile {spec} --backend onnx -o {spec}
+    # hostile: expect = 2
+
+or a function in ``tests/hostile/gen_<area>.py`` decorated with :func:`case`, which writes the
+files it needs (binary weights, a FIFO, a huge file ...) into the case's temporary folder.
+
+``argv`` is the archdsl command line (default ``check {spec}``) with the placeholders ``{spec}``
+(the case's spec, copied into a fresh temporary folder), ``{tmp}`` (that folder) and
+``{file:NAME}`` (``{tmp}/NAME``). ``expect`` lists the allowed exit codes (default ``1,2,3``).
+
+Every case must end with an allowed exit code, print no Python traceback and no "bug in
+archdsl", point at a location (``:LINE:COL:``) or give a ``= help:`` line, finish within
+:data:`MAX_SECONDS` and stay under :data:`MAX_RSS_MB` of peak memory (the child's own
+``ru_maxrss``, read with ``os.wait4``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CASES = HERE / "cases"
+
+MAX_SECONDS = 5.0
+MAX_RSS_MB = 500
+
+DIRECTIVE = re.compile(r"^#\s*hostile:\s*(\w+)\s*=\s*(.*?)\s*$")
+LOCATED = re.compile(r":\d+:\d+: ")
+
+
+@dataclass
+class Case:
+    name: str
+    argv: str = "check {spec}"
+    expect: tuple[int, ...] = (1, 2, 3)
+    spec: Path | None = None
+    setup: Callable[[Path], None] | None = None
+    stdin: bytes | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+_GENERATED: list[Case] = []
+
+
+def case(name: str, argv: str = "check {spec}", expect: str = "1,2,3", stdin: bytes | None = None, **env: str):
+    """Register a generated case; the decorated function gets the temporary folder to fill."""
+
+    def wrap(fn: Callable[[Path], None]) -> Callable[[Path], None]:
+        _GENERATED.append(Case(name, argv, _codes(expect), None, fn, stdin, dict(env)))
+        return fn
+
+    return wrap
+
+
+def _codes(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+
+
+def spec_case(path: Path) -> Case:
+    c = Case(path.stem, spec=path)
+    with path.open("rb") as fh:
+        head = fh.read(4096).decode("utf-8", "replace").splitlines()
+    for line in head:
+        m = DIRECTIVE.match(line.strip())
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2)
+        if key == "argv":
+            c.argv = value
+        elif key == "expect":
+            c.expect = _codes(value)
+        else:
+            raise ValueError(f"{path.name}: unknown directive '{key}'")
+    return c
+
+
+def all_cases() -> list[Case]:
+    cases = [spec_case(p) for p in sorted(CASES.glob("*.arch"))]
+    for mod in sorted(HERE.glob("gen_*.py")):
+        importlib.import_module(f"tests.hostile.{mod.stem}")
+    cases += sorted(_GENERATED, key=lambda c: c.name)
+    names = [c.name for c in cases]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"duplicate hostile case names: {sorted(dup)}")
+    return cases
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    output: str
+    seconds: float
+    rss_mb: float
+    timed_out: bool
+
+
+def run_case(c: Case, tmp: Path) -> Outcome:
+    spec = ""
+    if c.spec is not None:
+        dest = tmp / c.spec.name
+        shutil.copyfile(c.spec, dest)
+        spec = str(dest)
+    if c.setup is not None:
+        c.setup(tmp)
+    text = c.argv.replace("{spec}", spec).replace("{tmp}", str(tmp))
+    text = re.sub(r"\{file:([^}]+)\}", lambda m: str(tmp / m.group(1)), text)
+    argv = [sys.executable, "-m", "archdsl", *shlex.split(text)]
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **c.env}
+    env.pop("ARCHDSL_DEBUG", None)
+    out_path = tmp / ".hostile-output"
+    start = time.monotonic()
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=tmp,
+            env=env,
+            stdin=subprocess.PIPE if c.stdin is not None else subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if c.stdin is not None:
+            try:
+                proc.stdin.write(c.stdin)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        timed_out = False
+        deadline = start + 4 * MAX_SECONDS
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                timed_out = True
+                os.killpg(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.01)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
+    output = out_path.read_bytes().decode("utf-8", "replace")
+    return Outcome(proc.returncode, output, seconds, usage.ru_maxrss / 1024, timed_out)
+
+
+def judge(c: Case, o: Outcome) -> list[str]:
+    """What is wrong with an outcome (empty when the case held)."""
+    problems = []
+    if o.timed_out or o.seconds > MAX_SECONDS:
+        problems.append(f"took {o.seconds:.1f} s (limit {MAX_SECONDS:.0f} s)")
+    if o.rss_mb > MAX_RSS_MB:
+        problems.append(f"peak memory {o.rss_mb:.0f} MB (limit {MAX_RSS_MB} MB)")
+    if o.returncode not in c.expect:
+        problems.append(f"exit code {o.returncode}, expected one of {c.expect}")
+    if "Traceback" in o.output:
+        problems.append("printed a Python traceback")
+    if "bug in archdsl" in o.output:
+        problems.append("reported an internal error")
+    if not (LOCATED.search(o.output) or "= help:" in o.output):
+        problems.append("no location (file:line:col) and no '= help:' line")
+    return problems
