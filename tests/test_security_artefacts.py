@@ -78,6 +78,7 @@ def _refused(code: int, err: str) -> None:
 
 def _setup(tmp_path: Path) -> None:
     (tmp_path / "tiny.arch").write_text(SPEC)
+    (tmp_path / "net.py").write_text(SPEC)  # a spec may have any name
     (tmp_path / "lib.arch").write_text(LIB)
     (tmp_path / "uses.arch").write_text(USES_LIB)
     (tmp_path / "sub").mkdir()
@@ -90,6 +91,7 @@ SUBPROCESS_CASES = {
     "onnx -o spec": ("compile", "tiny.arch", "--backend", "onnx", "-o", "tiny.arch"),
     "torch -o spec": ("compile", "tiny.arch", "-o", "tiny.arch"),
     "emit python -o spec": ("compile", "tiny.arch", "--emit", "python", "-o", "tiny.arch"),
+    "emit python -o spec.py": ("compile", "net.py", "--emit", "python", "-o", "net.py"),
     "graphviz -o spec": ("compile", "tiny.arch", "--backend", "graphviz", "-o", "tiny.arch", "-O", "format=dot"),
     "onnx -o spec spelled differently": ("compile", "tiny.arch", "-b", "onnx", "-o", "sub/../tiny.arch"),
     "onnx -o hard link": ("compile", "tiny.arch", "--backend", "onnx", "-o", "sub/hard.onnx"),
@@ -185,7 +187,8 @@ def no_build(monkeypatch):
 )
 def test_compile_refuses_planned_artefacts_that_are_inputs(tmp_path, spec_name, args, no_build):
     _setup(tmp_path)
-    (tmp_path / spec_name).write_text(USES_LIB if spec_name == "uses.arch" else SPEC)
+    if not (tmp_path / spec_name).exists():
+        (tmp_path / spec_name).write_text(SPEC)
     (tmp_path / "w.pt").write_bytes(b"not read: refused first")
     os.symlink("../tiny.arch", tmp_path / "sub" / "tiny.py")
     before = _snapshot(tmp_path)
@@ -252,8 +255,14 @@ def test_torch_artefacts_are_byte_identical_from_run_to_run(tmp_path):
 # line with fileio's low-level write slowed down (so the command's own write path is exercised).
 HELPER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from archdsl import fileio
+
+    # as at a terminal, whatever the test runner inherited (a background job ignores SIGINT,
+    # nohup ignores SIGHUP): the default dispositions, which archdsl's handlers build on
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     def announce_and_wait():
         print("writing", flush=True)
