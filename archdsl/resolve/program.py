@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+from archdsl import fileio
 from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap, Span, did_you_mean, error
 from archdsl.ops import OPS
 from archdsl.syntax import ast, parse_text
+from archdsl.syntax.parser import MAX_SOURCE_BYTES
 
 LIBRARIES = {"std": "std.arch"}
 STD_PREFIX = "<std>/"
@@ -58,14 +60,13 @@ def _std_module(sources: SourceMap) -> ast.Module:
 
 
 def _read(path: Path, label: str, span: Span | None) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise error("E602", f"file '{label}' not found", span) from None
-    except IsADirectoryError:
-        raise error("E602", f"'{label}' is a directory, not a spec file", span) from None
-    except OSError as exc:
-        raise error("E602", f"cannot read '{label}': {exc.strerror}", span) from None
+    try:  # bounded, regular files only, and recorded as an input that no artefact may replace
+        data = fileio.read_input(path, MAX_SOURCE_BYTES, label)
+    except fileio.InputError as exc:
+        too_large = exc.reason == "too_large"
+        raise error(
+            "E105" if too_large else "E602", exc.message, span or (Span(label, 1, 1, 1, 2) if too_large else None)
+        ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
