@@ -1,8 +1,8 @@
 """Parse archdsl text into the AST, turning Lark's exceptions into located diagnostics.
 
-The Lark parser is built once per process (LALR, contextual lexer, positions propagated) from the
-grammar shipped in the ``archdsl_grammars`` package. Syntax errors become E1xx diagnostics that say,
-in words, what was expected where.
+The Lark parser (LALR, contextual lexer, positions propagated) is made once per process from the
+parse tables shipped in the ``archdsl_grammars`` package (``archdsl/syntax/tables.py``). Syntax
+errors become E1xx diagnostics that say, in words, what was expected where.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, error
 from archdsl.syntax import ast
+from archdsl.syntax.tables import make_parser
 
 MAX_NUMBER_DIGITS = 18
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
@@ -43,16 +44,7 @@ KEYWORDS = [
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    from archdsl_grammars import grammar_text
-
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,  # the LALR tables are cached in the temp folder, keyed by the grammar's hash
-    )
+    return make_parser()  # from the shipped tables; never a cache file (see archdsl/syntax/tables.py)
 
 
 def _span(file: str, meta_or_tok) -> Span:
