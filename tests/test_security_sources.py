@@ -16,7 +16,7 @@ import json
 import os
 import pickle
 import re
-import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -36,38 +36,41 @@ TABLES = ROOT / "grammars" / "arch_tables.json"
 SPEC = "net n {\n    input x [3, 32, 32]\n    y = conv(8) -> relu\n}\n"
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 30, **kw):
-    """``archdsl ARGS`` in a child with 2 GB of address space; (exit code, output, peak RSS in MB, seconds)."""
+# Runs archdsl under a small intermediate process: a child forked (or vforked) straight from pytest
+# would report pytest's own peak memory as its ru_maxrss (Linux carries the old address space's
+# high-water mark over exec), so the intermediate, itself small, spawns archdsl and waits for it.
+_SPAWN = r"""
+import json, os, resource, subprocess, sys
+limit, report = int(sys.argv[1]), sys.argv[2]
+def lim():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+with open(report + ".out", "wb") as out:
+    p = subprocess.Popen(sys.argv[3:], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=lim)
+    _, status, usage = os.wait4(p.pid, 0)
+with open(report, "w") as fh:
+    json.dump({"status": status, "maxrss_kb": usage.ru_maxrss}, fh)
+"""
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 30):
+    """``archdsl ARGS`` with 2 GB of address space; (exit code, output, peak RSS in MB, seconds)."""
     full_env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("ARCHDSL_DEBUG", None)
-    start = time.monotonic()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "archdsl", *args],
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=limit,
-            **kw,
-        )
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"archdsl {' '.join(args)} did not finish within {timeout} s")
-            time.sleep(0.01)
-        out.seek(0)
-        text = out.read().decode("utf-8", "replace")
-    return os.waitstatus_to_exitcode(status), text, usage.ru_maxrss / 1024, time.monotonic() - start
+    with tempfile.TemporaryDirectory() as scratch:
+        report = os.path.join(scratch, "report.json")
+        argv = [sys.executable, "-c", _SPAWN, str(2 << 30), report, sys.executable, "-m", "archdsl", *args]
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail(f"archdsl {' '.join(args)} did not finish within {timeout} s")
+        seconds = time.monotonic() - start
+        result = json.loads(Path(report).read_text())
+        text = Path(report + ".out").read_bytes().decode("utf-8", "replace")
+    return os.waitstatus_to_exitcode(result["status"]), text, result["maxrss_kb"] / 1024, seconds
 
 
 # ---- item 1: no Lark cache, shipped tables -------------------------------------------------------
