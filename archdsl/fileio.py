@@ -1,9 +1,9 @@
 """Reading inputs and writing artefacts safely: bounded reads, atomic writes, inputs never overwritten.
 
 Every file archdsl reads on a user's behalf (a spec, an imported spec, a weights file, a lint
-config, a calibration file) goes through :func:`read_input` or is registered with
-:func:`note_input`; every artefact it writes goes through :func:`atomic_write`. That gives three
-guarantees in one place:
+config, a calibration file) goes through :func:`read_input` (or :func:`open_input`, for a reader
+that streams) or is registered with :func:`note_input`; every artefact it writes goes through
+:func:`atomic_write`. That gives three guarantees in one place:
 
 - **bounded reads**: only regular files are read (a FIFO, ``/dev/zero`` or a directory is refused
   without blocking), and at most ``limit + 1`` bytes are read, so an oversized file costs no more
@@ -21,6 +21,7 @@ This module imports the standard library only, so every layer may use it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -38,6 +39,7 @@ __all__ = [
     "forget_inputs",
     "install_signal_handlers",
     "note_input",
+    "open_input",
     "read_input",
 ]
 
@@ -79,9 +81,7 @@ def note_input(path: str | os.PathLike[str], label: str | None = None) -> None:
         st = os.stat(p)
     except OSError:
         return
-    with _LOCK:
-        _INPUTS[(st.st_dev, st.st_ino)] = label
-        _INPUT_PATHS[os.path.realpath(p)] = label
+    _record(p, st, label)
 
 
 def forget_inputs() -> None:
@@ -158,16 +158,33 @@ def read_input(path: str | os.PathLike[str], limit: int, label: str | None = Non
         raise InputError(f"cannot read '{label}': {exc.strerror or exc}", "unreadable", p) from None
     finally:
         os.close(fd)
-    with _LOCK:
-        _INPUTS[(st.st_dev, st.st_ino)] = label
-        _INPUT_PATHS[os.path.realpath(p)] = label
+    _record(p, st, label)
     return b"".join(chunks)
 
 
+def open_input(path: str | os.PathLike[str], label: str | None = None) -> IO[bytes]:
+    """The regular file ``path`` opened for binary reading (for readers that stream, such as
+    ``torch.load``); records it as an input. Refuses what :func:`read_input` refuses, without
+    blocking, but has no size limit: the caller bounds what it reads."""
+    p = os.fspath(path)
+    label = label or p
+    fd, st = _open_regular(p, label)
+    _record(p, st, label)
+    return os.fdopen(fd, "rb")
+
+
+def _record(path: str, st: os.stat_result, label: str) -> None:
+    with _LOCK:
+        _INPUTS[(st.st_dev, st.st_ino)] = label
+        _INPUT_PATHS[os.path.realpath(path)] = label
+
+
 def check_output(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`OutputError` if writing ``path`` would replace or alter an input of this run.
+    """Raise :class:`OutputError` if ``path`` cannot take an artefact: it would replace or alter an
+    input of this run, it is a folder, or a folder on its way is a file.
 
     Catches the same path spelled differently, a symbolic link to an input and a hard link to one.
+    Cheap and side-effect free, so a command checks every path it will write before doing any work.
     """
     p = os.fspath(path)
     with _LOCK:
@@ -181,12 +198,37 @@ def check_output(path: str | os.PathLike[str]) -> None:
             by_inode = by_inode or _INPUTS.get((lst.st_dev, lst.st_ino))
     label = by_path or by_inode
     if label is not None:
+        how = " (a symbolic link to it)" if os.path.islink(p) else "" if by_path else " (a hard link to it)"
         raise OutputError(
-            f"refusing to write '{p}': it is the input '{label}'"
-            + ("" if os.path.realpath(p) == os.path.realpath(label) or by_path else " (a link to it)"),
+            f"refusing to write '{p}': it is the input '{label}'{how}",
             help="choose another output path with -o; archdsl never overwrites its inputs",
             path=p,
         )
+    if os.path.isdir(p):
+        raise OutputError(
+            f"refusing to write '{p}': it is a folder",
+            help="name a file to write, or a path inside the folder",
+            path=p,
+        )
+    blocker = _file_on_the_way(p)
+    if blocker is not None:
+        raise OutputError(
+            f"cannot write '{p}': '{blocker}' is a file, not a folder",
+            help="choose an output path whose folders are folders",
+            path=p,
+        )
+
+
+def _file_on_the_way(path: str) -> str | None:
+    """The first existing ancestor of ``path`` that is not a folder (so no file can be made below it)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.lexists(parent):
+            return None if os.path.isdir(parent) else parent
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
 
 
 # ---- atomic writes --------------------------------------------------------------------------
@@ -199,8 +241,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer, *, mo
 
     The data goes to a temporary file beside ``path``, is flushed and fsynced, then renamed over
     ``path``; on any error or interruption the temporary file is removed and ``path`` keeps its
-    old contents. Refuses (:class:`OutputError`) a path that is an input of this run. Missing
-    parent folders are created. Returns ``path``.
+    old contents. Refuses (:class:`OutputError`) a path that is an input of this run, a folder, or
+    a path below a file. Missing parent folders are created. An existing artefact keeps its mode,
+    and one that its owner made read-only stays unwritten (``PermissionError``, as ``open`` would).
+    A stream that cannot be replaced (``/dev/null``, ``/dev/stdout``, a pipe) is written in place;
+    a named pipe nobody reads is refused instead of blocking. Returns ``path``.
     """
     target = Path(path)
     check_output(target)
@@ -209,13 +254,16 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer, *, mo
         check_output(target)
     parent = target.parent if str(target.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    if target.is_dir():
-        raise OutputError(f"refusing to write '{target}': it is a directory", path=str(target))
     if target.exists() and not target.is_file():  # /dev/stdout, a FIFO: a stream cannot be replaced
-        with open(target, "wb") as fh:
-            _write(fh, data)
+        _write_stream(target, data)
         return target
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        exc.filename = str(target)
+        raise
     try:
         with _registered(tmp), os.fdopen(fd, "wb") as fh:
             _write(fh, data)
@@ -223,11 +271,32 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer, *, mo
             os.fsync(fh.fileno())
             os.chmod(tmp, mode if mode is not None else _default_mode(target))
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            exc.filename = str(target)
         raise
     return target
+
+
+def _write_stream(target: Path, data: bytes | str | Writer) -> None:
+    """Write to a device or pipe; a named pipe without a reader is an error, not a hang."""
+    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(
+                f"cannot write '{target}': it is a named pipe and nothing is reading it",
+                help="start the reader first, or write to a regular file",
+                path=str(target),
+            ) from None
+        raise
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as fh:
+        _write(fh, data)
 
 
 def _write(fh: IO[bytes], data: bytes | str | Writer) -> None:

@@ -39,12 +39,23 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    pass
+    from archdsl.fileio import forget_inputs
+
+    forget_inputs()  # each command is a run of its own (tests invoke many in one process)
 
 
 from archdsl.cli import bench, check, compile, lint, render, report, show  # noqa: E402  (commands register themselves on `app`)
 
 __all__ = ["app", "bench", "check", "compile", "lint", "main", "render", "report", "show"]
+
+
+_INPUT_HELP = {
+    "missing": "check the path",
+    "directory": "name a file, not a folder",
+    "special": "archdsl reads regular files only: copy the data into a file first",
+    "too_large": "this is larger than archdsl accepts for such a file",
+    "unreadable": "check the file's permissions",
+}
 
 
 def main() -> None:
@@ -63,6 +74,7 @@ def main() -> None:
         sys.exit(2)
     except InputError as exc:  # an input file that cannot be read (commands report most as diagnostics)
         sys.stderr.write(f"archdsl: error: {exc.message}\n")
+        sys.stderr.write(f"  = help: {_INPUT_HELP.get(exc.reason, 'check the path and try again')}\n")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

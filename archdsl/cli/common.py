@@ -10,6 +10,7 @@ Exit codes (documented in docs/cli.md and in ``archdsl --help``):
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -144,6 +145,59 @@ def fail_tool(message: str, hint: str | None = None) -> typer.Exit:
     if hint:
         sys.stderr.write(f"  = help: {hint}\n")
     return typer.Exit(EXIT_TOOL)
+
+
+def output_refused(exc) -> typer.Exit:
+    """An :class:`archdsl.fileio.OutputError` (an output onto an input, a folder ...): exit 2."""
+    sys.stderr.write(f"archdsl: error: {exc.message}\n")
+    if exc.help:
+        sys.stderr.write(f"  = help: {exc.help}\n")
+    return typer.Exit(EXIT_USAGE)
+
+
+def check_outputs(paths) -> None:
+    """Refuse (exit 2) before any work is done when one of the artefact ``paths`` would overwrite an
+    input of this run (the spec, an imported spec, a weights file; also through a link), is a
+    folder, or lies below a file. Commands call it with every path they will write."""
+    from archdsl.fileio import OutputError, check_output
+
+    for path in paths:
+        try:
+            check_output(path)
+        except OutputError as exc:
+            raise output_refused(exc) from None
+
+
+def check_output_option(output) -> None:
+    """The ``-o`` value itself, before a backend is even loaded: an existing file there that is an
+    input is refused at once (a folder is fine: artefacts go inside it)."""
+    if output is not None and os.path.lexists(output) and not os.path.isdir(output):
+        check_outputs([output])
+
+
+def write_or_exit(path, data) -> None:
+    """Write one artefact atomically; a refusal is exit 2, a failure to write exit 3."""
+    from archdsl.fileio import OutputError, atomic_write
+
+    try:
+        atomic_write(path, data)
+    except OutputError as exc:
+        raise output_refused(exc) from None
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+
+def cannot_write(path, exc: OSError) -> typer.Exit:
+    """Exit 3 for an artefact the system would not let us write (no space, no permission ...)."""
+    where = exc.filename or path
+    hint = {
+        errno.ENOSPC: "free some space on that disk, or write somewhere else with -o",
+        errno.EDQUOT: "free some space on that disk, or write somewhere else with -o",
+        errno.EACCES: "choose a folder you may write to with -o",
+        errno.EPERM: "choose a folder you may write to with -o",
+        errno.EROFS: "that file system is read-only; choose another output path with -o",
+    }.get(exc.errno, "check that the output folder exists and is writable")
+    return fail_tool(f"cannot write {where}: {exc.strerror or exc}", hint)
 
 
 def human(n: float) -> str:

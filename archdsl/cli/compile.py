@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_SPEC, fail_tool, load_or_exit, print_diagnostics
+from archdsl.cli.common import (
+    EXIT_SPEC,
+    cannot_write,
+    check_output_option,
+    check_outputs,
+    fail_tool,
+    load_or_exit,
+    output_refused,
+    print_diagnostics,
+)
 
 EPILOG = """Examples:
 
@@ -61,9 +70,18 @@ def compile(
     from archdsl.cli.common import parse_overrides
     from archdsl.cli.show import format_table
     from archdsl.diagnostics import DiagnosticError
+    from archdsl.fileio import OutputError, note_input
 
     loaded = load_or_exit(spec, net, param, input_size)
     graph = loaded.graph
+    options = parse_overrides(option)
+    # shorthands for common backend options (the backend validates them like -O ones)
+    options.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
+    if no_fold:
+        options["fold"] = False
+    if isinstance(options.get("weights"), str):
+        note_input(options["weights"])  # an input too: no artefact may replace it
+    check_output_option(output)  # `-o SPEC` is refused before a backend is even loaded
     try:
         be = hook.load(backend)
     except DiagnosticError as exc:
@@ -73,22 +91,19 @@ def compile(
     if diags:
         print_diagnostics(diags, loaded.sources)
         raise typer.Exit(EXIT_SPEC)
-    options = parse_overrides(option)
-    # shorthands for common backend options (the backend validates them like -O ones)
-    options.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
-    if no_fold:
-        options["fold"] = False
     request = CompileRequest(output=output, emit=tuple(emit or ()), seed=seed, deploy=deploy, options=options)
     try:
+        # every artefact path is checked before anything is built or written
+        planned = getattr(be, "output_paths", None)
+        check_outputs(planned(graph, request) if planned is not None else [])
         result = be.compile(graph, request)
     except DiagnosticError as exc:
         print_diagnostics(exc.diagnostics, loaded.sources)
         raise typer.Exit(EXIT_SPEC) from None
+    except OutputError as exc:  # a backend's own write refused (atomic_write)
+        raise output_refused(exc) from None
     except OSError as exc:  # the output could not be written: not the spec's fault
-        where = exc.filename or output
-        raise fail_tool(
-            f"cannot write {where}: {exc.strerror or exc}", "check that the output folder exists and is writable"
-        ) from None
+        raise cannot_write(output, exc) from None
     typer.echo(format_table(graph))
     for msg in result.messages:
         sys.stderr.write(msg + "\n")

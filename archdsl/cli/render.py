@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_OK, EXIT_TOOL, EXIT_USAGE, fail_tool, load_or_exit
+from archdsl.cli.common import EXIT_OK, EXIT_TOOL, EXIT_USAGE, check_outputs, fail_tool, load_or_exit, write_or_exit
 
 EPILOG = """Examples:
 
@@ -117,22 +117,19 @@ def render(
 
     loaded = load_or_exit(spec, net, param, input_size)
     graph = loaded.graph
+    target = None if to_stdout else (out_path if out_path is not None else Path(f"{graph.name}.{chosen}"))
+    if target is not None:
+        check_outputs([target])  # never draw over the spec (or a link to it): refused before rendering
     try:
         data = be.render(graph, options, chosen)
     except DiagnosticError as exc:
         _fail(exc)
 
-    if to_stdout:
+    if target is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         raise typer.Exit(EXIT_OK)
-    target = out_path if out_path is not None else Path(f"{graph.name}.{chosen}")
-    try:
-        if not target.parent.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    except OSError as exc:
-        raise fail_tool(f"cannot write {target}: {exc.strerror or exc}") from None
+    write_or_exit(target, data)
     if not quiet:
         sys.stderr.write(f"wrote {target} ({chosen}, {len(data):,} bytes)\n")
 

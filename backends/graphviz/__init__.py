@@ -17,7 +17,7 @@ Python API::
 Command line: ``archdsl render SPEC -o out.svg`` (see docs/render.md), or through the generic
 hook, ``archdsl compile SPEC --backend graphviz -o out.svg -O depth=3 -O theme=dark``.
 
-This backend reads only the IR (``archdsl.ir``, ``archdsl.ops``, ``archdsl.diagnostics``,
+This backend reads only the IR (``archdsl.ir``, ``archdsl.ops``, ``archdsl.diagnostics``, ``archdsl.fileio``,
 ``archdsl.backend``); it draws every op, so :meth:`GraphvizBackend.unsupported` is always empty.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archdsl.backend import CompileRequest, CompileResult
+from archdsl.fileio import atomic_write, check_output
 from archdsl.ir import Graph
 
 from .dot import pipe, to_dot
@@ -77,13 +78,13 @@ def render(graph: Graph, options: RenderOptions | None = None, fmt: str = "svg")
 
 
 def write(graph: Graph, path: Path, options: RenderOptions | None = None, fmt: str | None = None) -> Path:
-    """Render to a file; the format comes from ``fmt`` or the file's extension."""
+    """Render to a file, atomically (:func:`archdsl.fileio.atomic_write`: an interrupted write
+    leaves the old file, and an input of this run is never replaced); the format comes from
+    ``fmt`` or the file's extension."""
     path = Path(path)
+    check_output(path)  # refuse before running `dot`
     data = render(graph, options, format_for(path, fmt))
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return atomic_write(path, data)
 
 
 class GraphvizBackend:
@@ -109,16 +110,27 @@ class GraphvizBackend:
     def render_dot(self, graph: Graph, options: RenderOptions | None = None) -> str:
         return render_dot(graph, options)
 
+    def output_paths(self, graph: Graph, request: CompileRequest) -> list[Path]:
+        """The files :meth:`compile` would write (the command line checks them before any work)."""
+        return [target for target, _ in self._targets(graph, request)]
+
     def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
         """Write the figure. ``request.options``: depth, expand, focus, shapes, theme, rankdir,
         format; ``request.emit``: formats to write (default: from the output's extension, or svg).
         """
         opts_map = dict(request.options)
-        fmt = opts_map.pop("format", None)
+        opts_map.pop("format", None)
         options = from_mapping(opts_map)
+        result = CompileResult()
+        for target, chosen in self._targets(graph, request):
+            result.artefacts.append(write(graph, target, options, chosen))
+        return result
+
+    def _targets(self, graph: Graph, request: CompileRequest) -> list[tuple[Path, str]]:
+        fmt = request.options.get("format")
         out = request.output
         formats = list(dict.fromkeys(request.emit)) or [None]
-        result = CompileResult()
+        targets = []
         for f in formats:
             if out is None or out.is_dir() or not out.suffix:  # a directory: <dir>/<net>.<format>
                 chosen = format_for(None, f or fmt)
@@ -128,8 +140,8 @@ class GraphvizBackend:
                 chosen = format_for(out, f or fmt)
                 own = EXTENSIONS.get(out.suffix.lower())
                 target = out if own == chosen else out.with_suffix("." + chosen)
-            result.artefacts.append(write(graph, target, options, chosen))
-        return result
+            targets.append((target, chosen))
+        return targets
 
 
 BACKEND = GraphvizBackend()

@@ -9,6 +9,11 @@
 ``pt2``         ``<net>.pt2``: ``torch.export`` program (eval mode, dynamic batch)
 ==============  =====================================================================
 
+Every artefact goes through :func:`archdsl.fileio.atomic_write` (torch writes into the temporary
+file object, so no temporary name ends up inside the archive and the bytes stay deterministic):
+an interrupted compile leaves the previous artefacts, and a path that is an input of the run
+(the spec, an import, the weights) is refused before anything is built.
+
 Options (``-O KEY=VALUE``): ``channels_last=true|false`` (memory format of feature maps; default
 true for image nets), ``dynamic_batch=true|false`` (``.pt2`` with a symbolic batch size; default true),
 ``batch=N`` (example batch size for export; default 2), ``weights=PATH`` (``--weights``: a
@@ -27,6 +32,7 @@ import torch
 
 from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Span
+from archdsl.fileio import atomic_write, check_output, note_input
 from archdsl.ir import Graph
 
 from . import codegen, init, weights
@@ -124,15 +130,23 @@ class TorchBackend:
             raise DiagnosticError(diags)
         return build_module(graph, seed=seed, deploy=deploy, **kwargs)
 
+    def output_paths(self, graph: Graph, request: CompileRequest) -> list[Path]:
+        """The files :meth:`compile` would write (the command line checks them before any work)."""
+        return list(_output_paths(graph, request.output, self._emits(graph, request)).values())
+
+    def _emits(self, graph: Graph, request: CompileRequest) -> tuple[str, ...]:
+        emits = tuple(dict.fromkeys(request.emit)) or EMITS
+        bad = [e for e in emits if e not in EMITS]
+        if bad:
+            raise _error(graph, f"the {NAME} backend cannot emit {bad[0]!r}", f"--emit takes {', '.join(EMITS)}")
+        return emits
+
     def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
         opts = dict(request.options)
         unknown = sorted(set(opts) - set(OPTIONS))
         if unknown:
             raise _error(graph, f"the {NAME} backend has no option {unknown[0]!r}", f"options: {', '.join(OPTIONS)}")
-        emits = tuple(dict.fromkeys(request.emit)) or EMITS
-        bad = [e for e in emits if e not in EMITS]
-        if bad:
-            raise _error(graph, f"the {NAME} backend cannot emit {bad[0]!r}", f"--emit takes {', '.join(EMITS)}")
+        emits = self._emits(graph, request)
         channels_last = _flag(graph, opts, "channels_last", wants_channels_last(graph))
         dynamic = _flag(graph, opts, "dynamic_batch", True)
         batch = opts.get("batch", 2)
@@ -144,6 +158,11 @@ class TorchBackend:
                 "a .pt2 with a dynamic batch size needs an example batch of at least 2 (torch.export specialises 1)",
                 help="use -O batch=2 (the default), or -O dynamic_batch=false for a program fixed at batch 1",
             )
+        paths = _output_paths(graph, request.output, emits)
+        if "weights" in opts:
+            note_input(str(opts["weights"]))  # no artefact may replace the weights it was made from
+        for path in paths.values():
+            check_output(path)  # refuse before building anything
 
         module = build_module(graph, seed=request.seed, channels_last=channels_last)
         if "weights" in opts:
@@ -151,17 +170,18 @@ class TorchBackend:
         if request.deploy:
             module = reparameterize(module)
         final_graph = module.meta[GRAPH_KEY]
-        paths = _output_paths(graph, request.output, emits)
         result = CompileResult()
+        # every artefact is written atomically: an interrupted write leaves the previous file
         for emit in emits:
             path = paths[emit]
-            path.parent.mkdir(parents=True, exist_ok=True)
             if emit == "python":
-                path.write_text(codegen.generate(final_graph, deploy=request.deploy, channels_last=channels_last))
+                atomic_write(path, codegen.generate(final_graph, deploy=request.deploy, channels_last=channels_last))
             elif emit == "state_dict":
-                torch.save(module.state_dict(), path)
+                state = module.state_dict()
+                atomic_write(path, lambda fh, state=state: torch.save(state, fh))
             elif emit == "pt2":
-                _export(module, final_graph, path, dynamic, batch)
+                program = _export(module, final_graph, dynamic, batch)
+                atomic_write(path, lambda fh, program=program: torch.export.save(program, fh))
             result.artefacts.append(path)
         if request.deploy:
             result.messages.append(
@@ -183,12 +203,12 @@ def _output_paths(graph: Graph, output: Path | None, emits: tuple[str, ...]) -> 
     return {e: output / f"{graph.name}{SUFFIX[e]}" for e in emits}
 
 
-def _export(module: torch.nn.Module, graph: Graph, path: Path, dynamic: bool, batch: int) -> None:
+def _export(module: torch.nn.Module, graph: Graph, dynamic: bool, batch: int) -> torch.export.ExportedProgram:
     # the archive stores weights by storage range and warns on channels_last ones: export contiguous
     # weights (the forward still converts the activations to channels_last)
     module = copy.deepcopy(module).eval().to(memory_format=torch.contiguous_format)
     shape = graph.inputs[0].type.shape
-    example = (torch.randn(batch, *shape),)
+    example = (torch.randn(batch, *shape, generator=torch.Generator().manual_seed(0)),)  # deterministic .pt2
     dynamic_shapes = None
     if dynamic:
         dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=4096)},)
@@ -203,7 +223,7 @@ def _export(module: torch.nn.Module, graph: Graph, path: Path, dynamic: bool, ba
             help="write the other artefacts with --emit python --emit state_dict, or try -O dynamic_batch=false",
             code="B104",
         ) from None
-    torch.export.save(program, str(path))
+    return program
 
 
 BACKEND = TorchBackend()

@@ -4,6 +4,10 @@ safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endia
 JSON header mapping each tensor name to its dtype, shape and byte range, then the raw data. The
 reader below needs neither the ``safetensors`` package nor numpy, so files written by the ONNX
 backend (``--emit safetensors``) or by ``safetensors.torch.save_file`` load as they are.
+
+Both are opened with :func:`archdsl.fileio.open_input`: only regular files are read (a FIFO or a
+device is refused without blocking), and the file is recorded as an input, so no artefact of the
+same run may replace it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import struct
 from pathlib import Path
 
 import torch
+
+from archdsl.fileio import InputError, open_input
 
 _DTYPES = {
     "F64": torch.float64,
@@ -33,7 +39,8 @@ class WeightsError(ValueError):
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    data = path.read_bytes()
+    with open_input(path) as fh:
+        data = fh.read()
     if len(data) < 8:
         raise WeightsError("file too short for a safetensors header")
     (size,) = struct.unpack("<Q", data[:8])
@@ -69,6 +76,8 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         return _read_weights(path)
     except WeightsError:
         raise
+    except InputError as exc:
+        raise WeightsError(exc.message) from None
     except OSError as exc:
         raise WeightsError(f"cannot read {path}: {exc.strerror or exc}") from None
     except Exception as exc:  # torch.load and the header parser raise many kinds on garbage
@@ -79,7 +88,8 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         return read_safetensors(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    with open_input(path) as fh:  # a regular file only: a FIFO or /dev/zero is refused, not read
+        state = torch.load(fh, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

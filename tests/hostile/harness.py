@@ -17,11 +17,16 @@ Every case must end with an allowed exit code, print no Python traceback and no 
 archdsl", point at a location (``:LINE:COL:``) or give a ``= help:`` line, finish within
 :data:`MAX_SECONDS` and stay under :data:`MAX_RSS_MB` of peak memory (the child's own
 ``ru_maxrss``, read with ``os.wait4``).
+
+Linux carries a process's peak RSS across ``fork`` and ``exec``: a child started from the pytest
+process reports at least pytest's own size. So each case runs under a small launcher (a fresh
+interpreter that imports nothing) which starts the command and reports its child's rusage.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shlex
@@ -103,6 +108,18 @@ def all_cases() -> list[Case]:
     return cases
 
 
+# Runs argv (sys.argv[2:]) as its child, waits, writes the child's exit status and peak RSS (KiB) to sys.argv[1].
+LAUNCHER = """
+import os, sys, json
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump({"status": status, "maxrss": usage.ru_maxrss}, f)
+"""
+
+
 @dataclass
 class Outcome:
     returncode: int
@@ -126,10 +143,11 @@ def run_case(c: Case, tmp: Path) -> Outcome:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **c.env}
     env.pop("ARCHDSL_DEBUG", None)
     out_path = tmp / ".hostile-output"
+    report = tmp / ".hostile-rusage"
     start = time.monotonic()
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
-            argv,
+            [sys.executable, "-S", "-c", LAUNCHER, str(report), *argv],
             cwd=tmp,
             env=env,
             stdin=subprocess.PIPE if c.stdin is not None else subprocess.DEVNULL,
@@ -155,10 +173,12 @@ def run_case(c: Case, tmp: Path) -> Outcome:
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.01)
-        proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - start
     output = out_path.read_bytes().decode("utf-8", "replace")
-    return Outcome(proc.returncode, output, seconds, usage.ru_maxrss / 1024, timed_out)
+    if timed_out or not report.exists():
+        return Outcome(os.waitstatus_to_exitcode(status), output, seconds, usage.ru_maxrss / 1024, True)
+    child = json.loads(report.read_text())
+    return Outcome(os.waitstatus_to_exitcode(child["status"]), output, seconds, child["maxrss"] / 1024, False)
 
 
 def judge(c: Case, o: Outcome) -> list[str]:
