@@ -128,10 +128,11 @@ def test_text_summary(result):
 
 def test_sarif_for_a_file_level_error_still_has_a_region(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "latin1.arch").write_bytes(b"net n { # caf\xe9\n}\n")
-    result = Linter(config=LintConfig(root=tmp_path)).lint_paths([Path("latin1.arch")])
-    assert result.spec_errors and result.spec_errors[0].code == "E107"
+    # a file over the size limit is refused as a whole (invalid UTF-8, E107, now points at the byte)
+    (tmp_path / "big.arch").write_bytes(b" " * (4 * 1024 * 1024 + 1))
+    result = Linter(config=LintConfig(root=tmp_path)).lint_paths([Path("big.arch")])
+    assert result.spec_errors and result.spec_errors[0].code == "E105"
     (res,) = json.loads(render(result, "sarif"))["runs"][0]["results"]
     loc = res["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == "latin1.arch" and loc["region"] == {"startLine": 1, "startColumn": 1}
-    assert render(result, "github").startswith("::error file=latin1.arch,title=E107")
+    assert loc["artifactLocation"]["uri"] == "big.arch" and loc["region"] == {"startLine": 1, "startColumn": 1}
+    assert render(result, "github").startswith("::error file=big.arch,title=E105")

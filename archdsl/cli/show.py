@@ -9,6 +9,7 @@ import typer
 
 from archdsl.cli import app
 from archdsl.cli.common import MAX_ELEMENTS_HELP, human, load_or_exit
+from archdsl.diagnostics import printable
 
 
 def format_table(graph, depth: int = 1) -> str:
@@ -38,7 +39,7 @@ def format_table(graph, depth: int = 1) -> str:
             c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
         )
 
-    lines = [f"net {graph.name}  ({graph.file})", fmt(header), "  ".join("-" * w for w in widths)]
+    lines = [f"net {graph.name}  ({printable(graph.file)})", fmt(header), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in body]
     lines.append("  ".join("-" * w for w in widths))
     lines.append(
@@ -47,7 +48,7 @@ def format_table(graph, depth: int = 1) -> str:
         f"output {graph.output_type}"
     )
     if graph.meta:
-        lines.append("meta: " + ", ".join(f"{k} = {v}" for k, v in graph.meta.items()))
+        lines.append("meta: " + ", ".join(f"{k} = {printable(str(v))}" for k, v in graph.meta.items()))
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """Loading a spec file and everything it imports into one :class:`Program`.
 
 ``import std`` brings the standard library (``archdsl/stdlib/std.arch``); ``import "x.arch"``
-brings a file relative to the importing one. Cycles and missing files are located errors.
+brings a file relative to the importing one. Cycles and missing files are located errors. Files are
+read through :func:`archdsl.fileio.read_input`: regular files only (a FIFO, a device or a directory
+is refused without blocking), never more than :data:`MAX_SOURCE_BYTES` + 1 bytes.
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from archdsl import fileio
-from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap, Span, did_you_mean, error
+from archdsl.diagnostics import (
+    Diagnostic,
+    DiagnosticError,
+    SourceMap,
+    Span,
+    did_you_mean,
+    error,
+    line_col,
+    normalize_source,
+)
+from archdsl.fileio import InputError, read_input
 from archdsl.ops import OPS
 from archdsl.syntax import ast, parse_text
-from archdsl.syntax.parser import MAX_SOURCE_BYTES
+from archdsl.syntax.parser import MAX_SOURCE_BYTES, MAX_TOKENS, count_tokens, too_many_tokens
 
 LIBRARIES = {"std": "std.arch"}
 STD_PREFIX = "<std>/"
+_MIB = MAX_SOURCE_BYTES // (1024 * 1024)
+MAX_IMPORT_DEPTH = 64  # files importing files importing files ...
+MAX_FILES = 256  # files in one program, the root included
+MAX_PROGRAM_BYTES = 4 * MAX_SOURCE_BYTES  # all of them together
+MAX_PROGRAM_TOKENS = MAX_TOKENS  # likewise: what parsing costs (the standard library not counted)
 
 
 def library_text(name: str) -> str:
@@ -34,13 +50,20 @@ class Program:
     nets: dict[str, ast.NetDef] = field(default_factory=dict)
     libraries: set[str] = field(default_factory=set)
     texts: dict[str, str] = field(default_factory=dict)
+    # the texts of the files in a canonical order (the root, then each imported file where it is
+    # first imported) for the hash: how a path was spelled (the labels) is no part of it
+    file_texts: list[str] = field(default_factory=list, repr=False)
 
     @property
     def source_hash(self) -> str:
+        """sha256 over the content of every source: the files in import order, then the libraries by name."""
         h = hashlib.sha256()
-        for name in sorted(self.texts):
-            h.update(name.encode() if name.startswith(STD_PREFIX) else b"")
-            h.update(self.texts[name].encode())
+        parts = [("file", "", text) for text in self.file_texts]
+        parts += [("library", name, library_text(name)) for name in sorted(self.libraries)]
+        for kind, name, text in parts:
+            data = text.encode("utf-8", "surrogatepass")
+            h.update(f"{kind}:{name}:{len(data)}\n".encode())
+            h.update(data)
         return h.hexdigest()
 
     def std_blocks(self) -> set[str]:
@@ -59,37 +82,101 @@ def _std_module(sources: SourceMap) -> ast.Module:
     return _STD_CACHE[label]
 
 
-def _read(path: Path, label: str, span: Span | None) -> str:
-    try:  # bounded, regular files only, and recorded as an input that no artefact may replace
-        data = fileio.read_input(path, MAX_SOURCE_BYTES, label)
-    except fileio.InputError as exc:
-        too_large = exc.reason == "too_large"
-        raise error(
-            "E105" if too_large else "E602", exc.message, span or (Span(label, 1, 1, 1, 2) if too_large else None)
-        ) from None
+def _read(path: Path, label: str, span: Span | None, sources: SourceMap) -> tuple[str, int]:
+    """The text of a spec file; an unreadable, special, oversized or non-UTF-8 file is a diagnostic.
+
+    ``span`` is the import statement that asked for the file (None for a file named on the command
+    line): read errors point there; an invalid byte is pointed at in the file itself.
+    """
     try:
-        return data.decode("utf-8")
+        data = read_input(path, MAX_SOURCE_BYTES, label)
+    except InputError as exc:
+        raise DiagnosticError(_input_diagnostic(exc, path, span)) from None
+    return decode_source(data, label, span, sources), len(data)
+
+
+def _input_diagnostic(exc: InputError, path: Path, span: Span | None) -> Diagnostic:
+    if exc.reason == "too_large":
+        return Diagnostic("E105", exc.message, span, help=f"spec files are limited to {_MIB} MiB")
+    help = {
+        "directory": "name a .arch file; to check every spec in a folder, pass its files (DIR/*.arch)",
+        "special": "specs are read from regular files only",
+        "unreadable": "check the file's permissions" if "ermission" in exc.message else "check the path",
+    }.get(exc.reason)
+    if exc.reason == "unreadable" and os.path.exists(path) and not os.path.isfile(path):  # a socket, say
+        help = "specs are read from regular files only"
+    if exc.reason == "missing":
+        help = _similar_file(path) or (None if span else "check the path")
+    return Diagnostic("E602", exc.message, span, help=help)
+
+
+def _similar_file(path: Path) -> str | None:
+    """A did-you-mean among the first few hundred spec files beside a missing one."""
+    import difflib
+
+    stems = []
+    try:
+        with os.scandir(path.parent) as it:
+            for i, entry in enumerate(it):
+                if i >= 500:
+                    break
+                if entry.name.endswith(".arch"):
+                    stems.append(entry.name[: -len(".arch")])
+    except OSError:
+        return None
+    close = difflib.get_close_matches(path.stem, stems, n=3, cutoff=0.6)  # the stems: every name ends .arch
+    return did_you_mean(path.name, {c + ".arch" for c in close}) if close else None
+
+
+def decode_source(data: bytes, label: str, span: Span | None, sources: SourceMap) -> str:
+    """UTF-8 bytes as spec text: a leading BOM dropped, line ends made ``\\n``.
+
+    Invalid UTF-8 is E107 at the line and column of the first bad byte, with that line quoted.
+    """
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error("E107", f"'{label}' is not UTF-8 text (byte {exc.start})", span) from None
+        line, col = line_col(normalize_source(data[: exc.start].decode("utf-8")))
+        sources.add(label, data.decode("utf-8", "replace"))
+        bad = data[exc.start : exc.end]
+        raise DiagnosticError(
+            Diagnostic(
+                "E107",
+                f"'{label}' is not UTF-8 text: invalid byte{'s' if len(bad) > 1 else ''} "
+                + " ".join(f"0x{b:02x}" for b in bad),
+                Span(label, line, col, line, col + 1),
+                help="save the file as UTF-8",
+                notes=(f"imported at {span}",) if span is not None else (),
+            )
+        ) from None
+    return normalize_source(text)
 
 
 def load_program(path: str | Path, text: str | None = None, sources: SourceMap | None = None) -> Program:
     """Parse ``path`` (or ``text`` labelled as ``path``) and its imports."""
-    sources = sources or SourceMap()
+    sources = sources if sources is not None else SourceMap()
     path = Path(path)
     label = str(path)
     if text is None:
-        text = _read(path, label, None)
+        text, size = _read(path, label, None, sources)
+    else:  # text handed over in memory: the same limit as a file's, checked here once
+        size = len(text) if len(text) > MAX_SOURCE_BYTES else len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_SOURCE_BYTES:
+            raise error(
+                "E105", f"'{label}' is larger than {_MIB} MiB", None, help=f"spec files are limited to {_MIB} MiB"
+            )
+        text = normalize_source(text)
     sources.add(label, text)
+    loader = _Loader(sources)
+    loader.account(text, size, label, None)
     root = parse_text(text, label)
-    prog = Program(root, sources)
+    prog = loader.prog = Program(root, sources)
     prog.texts[label] = text
-    diags: list[Diagnostic] = []
-    origin: dict[str, Span] = {}
-    root_key = str(path.resolve())
-    _collect(prog, root, Path(root_key), [(root_key, label)], origin, diags, seen=set())
-    if diags:
-        raise DiagnosticError(diags)
+    prog.file_texts.append(text)
+    root_key = os.path.realpath(path)
+    loader.collect(root, Path(root_key), [(root_key, label)])
+    if loader.diags:
+        raise DiagnosticError(loader.diags)
     return prog
 
 
@@ -124,58 +211,112 @@ def _first_definition(name: str, span: Span, origin: dict[str, Span], diags: lis
     return True
 
 
-def _collect(
-    prog: Program,
-    mod: ast.Module,
-    path: Path,
-    stack: list[tuple[str, str]],
-    origin: dict[str, Span],
-    diags: list[Diagnostic],
-    seen: set[str],
-) -> None:
-    for imp in mod.imports:
-        if not imp.is_path:
-            if imp.target not in LIBRARIES:
-                diags.append(
-                    Diagnostic(
-                        "E603",
-                        f"unknown library '{imp.target}'",
-                        imp.span,
-                        help=did_you_mean(imp.target, set(LIBRARIES))
-                        or 'libraries: std; to import a file write import "path/to/file.arch"',
-                    )
+class _Loader:
+    """Walks the imports of a program depth-first, within the limits on depth, files and bytes."""
+
+    def __init__(self, sources: SourceMap):
+        self.sources = sources
+        self.prog: Program
+        self.origin: dict[str, Span] = {}
+        self.diags: list[Diagnostic] = []
+        self.seen: set[str] = set()
+        self.bytes = 0
+        self.tokens = 0
+
+    def account(self, text: str, size: int, label: str, span: Span | None) -> None:
+        """Count a file against the limits of a whole program (E604; E105 for the spec alone)."""
+        self.bytes += size
+        if self.bytes > MAX_PROGRAM_BYTES:
+            raise error(
+                "E604",
+                f"the spec and its imports are larger than {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB together",
+                span,
+                help="split the work into several specs",
+            )
+        n, over = count_tokens(text, MAX_PROGRAM_TOKENS - self.tokens)
+        if over is not None:
+            if span is None:  # the spec itself
+                raise too_many_tokens(text, over, label, f"the file has more than {MAX_PROGRAM_TOKENS:,} tokens")
+            exc = too_many_tokens(
+                text, over, label, f"the spec and its imports have more than {MAX_PROGRAM_TOKENS:,} tokens together"
+            )
+            d = exc.diagnostics[0]
+            raise DiagnosticError(
+                Diagnostic("E604", d.message, d.span, help=d.help, notes=(f"imported at {span}",) if span else ())
+            )
+        self.tokens += n
+
+    def collect(self, mod: ast.Module, path: Path, stack: list[tuple[str, str]]) -> None:
+        prog, origin, diags = self.prog, self.origin, self.diags
+        for imp in mod.imports:
+            if not imp.is_path:
+                self._library(imp)
+                continue
+            target = (path.parent / imp.target) if not Path(imp.target).is_absolute() else Path(imp.target)
+            label = (
+                os.path.normpath(str(Path(stack[-1][1]).parent / imp.target))
+                if not Path(imp.target).is_absolute()
+                else imp.target
+            )
+            key = os.path.realpath(target)  # unlike Path.resolve, never raises on a symbolic-link loop
+            if key in {k for k, _ in stack}:
+                chain = " → ".join([lbl for _, lbl in stack] + [label])
+                diags.append(Diagnostic("E601", "import cycle", imp.span, notes=(chain,)))
+                continue
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            self._within_limits(imp, stack)
+            try:
+                text, size = _read(target, label, imp.span, prog.sources)
+                prog.sources.add(label, text)
+                self.account(text, size, label, imp.span)
+                prog.texts[label] = text
+                prog.file_texts.append(text)
+                sub = parse_text(text, label)
+            except DiagnosticError as exc:
+                if any(d.code == "E604" for d in exc.diagnostics):
+                    raise
+                diags.extend(exc.diagnostics)
+                continue
+            self.collect(sub, Path(key), [*stack, (key, label)])
+            _add_defs(prog, sub, origin, diags)
+        if len(stack) == 1:
+            _add_defs(prog, mod, origin, diags)
+
+    def _within_limits(self, imp: ast.Import, stack: list[tuple[str, str]]) -> None:
+        """Deep or wide imports stop the loading at once (E604), before the next file is read."""
+        if len(stack) > MAX_IMPORT_DEPTH:
+            raise error(
+                "E604",
+                f"imports are nested more than {MAX_IMPORT_DEPTH} files deep",
+                imp.span,
+                help=f"the chain starts at '{stack[0][1]}'; imports may nest {MAX_IMPORT_DEPTH} deep",
+            )
+        if len(self.seen) >= MAX_FILES:
+            raise error(
+                "E604",
+                f"too many files: the spec and its imports are more than {MAX_FILES} files",
+                imp.span,
+                help=f"a program has at most {MAX_FILES} files, the spec included",
+            )
+
+    def _library(self, imp: ast.Import) -> None:
+        prog = self.prog
+        if imp.target not in LIBRARIES:
+            self.diags.append(
+                Diagnostic(
+                    "E603",
+                    f"unknown library '{imp.target}'",
+                    imp.span,
+                    help=did_you_mean(imp.target, set(LIBRARIES))
+                    or 'libraries: std; to import a file write import "path/to/file.arch"',
                 )
-                continue
-            if imp.target in prog.libraries:
-                continue
-            prog.libraries.add(imp.target)
-            std = _std_module(prog.sources)
-            prog.texts[STD_PREFIX + LIBRARIES["std"]] = library_text("std")
-            _add_defs(prog, std, origin, diags)
-            continue
-        target = (path.parent / imp.target) if not Path(imp.target).is_absolute() else Path(imp.target)
-        label = (
-            os.path.normpath(str(Path(stack[-1][1]).parent / imp.target))
-            if not Path(imp.target).is_absolute()
-            else imp.target
-        )
-        key = str(target.resolve())
-        if key in {k for k, _ in stack}:
-            chain = " → ".join([lbl for _, lbl in stack] + [label])
-            diags.append(Diagnostic("E601", "import cycle", imp.span, notes=(chain,)))
-            continue
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            text = _read(target, label, imp.span)
-            prog.sources.add(label, text)
-            prog.texts[label] = text
-            sub = parse_text(text, label)
-        except DiagnosticError as exc:
-            diags.extend(exc.diagnostics)
-            continue
-        _collect(prog, sub, target.resolve(), [*stack, (key, label)], origin, diags, seen)
-        _add_defs(prog, sub, origin, diags)
-    if len(stack) == 1:
-        _add_defs(prog, mod, origin, diags)
+            )
+            return
+        if imp.target in prog.libraries:
+            return
+        prog.libraries.add(imp.target)
+        std = _std_module(prog.sources)
+        prog.texts[STD_PREFIX + LIBRARIES["std"]] = library_text("std")
+        _add_defs(prog, std, self.origin, self.diags)

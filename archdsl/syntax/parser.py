@@ -1,8 +1,8 @@
 """Parse archdsl text into the AST, turning Lark's exceptions into located diagnostics.
 
-The Lark parser is built once per process (LALR, contextual lexer, positions propagated) from the
-grammar shipped in the ``archdsl_grammars`` package. Syntax errors become E1xx diagnostics that say,
-in words, what was expected where.
+The Lark parser (LALR, contextual lexer, positions propagated) is made once per process from the
+parse tables shipped in the ``archdsl_grammars`` package (``archdsl/syntax/tables.py``). Syntax
+errors become E1xx diagnostics that say, in words, what was expected where.
 """
 
 from __future__ import annotations
@@ -13,11 +13,17 @@ import re
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, error
+from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, error, line_col, normalize_source
 from archdsl.syntax import ast
+from archdsl.syntax.tables import make_parser
 
 MAX_NUMBER_DIGITS = 18
-MAX_SOURCE_BYTES = 4 * 1024 * 1024
+MAX_SOURCE_BYTES = 4 * 1024 * 1024  # checked where text enters: archdsl/resolve/program.py
+# Parsing costs about 50 µs a token (Lark's LALR parser and the AST), so the size limit alone would
+# let one file cost a minute and a gigabyte; the token limit keeps a file to a few seconds.
+MAX_TOKENS = 50_000
+# roughly Lark's tokens (a comment or a string is one), counted before any parsing
+_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|[^\sA-Za-z0-9_.]')
 
 KEYWORDS = [
     "import",
@@ -43,16 +49,7 @@ KEYWORDS = [
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    from archdsl_grammars import grammar_text
-
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,  # the LALR tables are cached in the temp folder, keyed by the grammar's hash
-    )
+    return make_parser()  # from the shipped tables; never a cache file (see archdsl/syntax/tables.py)
 
 
 def _span(file: str, meta_or_tok) -> Span:
@@ -116,7 +113,7 @@ class _ToAst(Transformer):
     def __init__(self, file: str, text: str):
         super().__init__()
         self.file = file
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")
 
     def _one_per_line(self, items: list, what: str = "statements") -> None:
         """Statements need no separator, but two on one line are almost always a missing '->'."""
@@ -439,7 +436,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         at_end = tok is None or tok.type == "$END"
         notes: tuple[str, ...] = ()
         if at_end:
-            lines = text.splitlines() or [""]
+            lines = text.split("\n")
+            if len(lines) > 1 and not lines[-1]:
+                lines.pop()  # the newline that ends the last line
             line = len(lines)
             col = len(lines[-1]) + 1
             note = _unclosed_note(text, file)
@@ -453,7 +452,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             )
         end_col = col + max(len(str(tok)), 1) if tok.end_line == tok.line else col + 1
         msg = f"unexpected {_token_text(tok)}"
-        line_text = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+        lines = text.split("\n")
+        line_text = lines[line - 1] if line - 1 < len(lines) else ""
         before = line_text[: col - 1].split()
         if str(tok) == "=" and before and before[-1] in KEYWORDS:
             word = before[-1]
@@ -473,15 +473,49 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     return Diagnostic("E100", "syntax error", Span(file, line, col, line, col + 1))
 
 
+def count_tokens(text: str, limit: int) -> tuple[int, int | None]:
+    """The tokens of ``text`` (roughly as Lark counts them), and the offset of the first one past
+    ``limit`` (None when there is none). Scans no further than that token."""
+    n = 0
+    for n, m in enumerate(_TOKEN_RE.finditer(text), 1):
+        if n > limit:
+            return n - 1, m.start()
+    return n, None
+
+
+def too_many_tokens(text: str, offset: int, file: str, message: str) -> DiagnosticError:
+    """E105 at the token at ``offset`` of ``text``: the first one past the limit."""
+    ln, cl = line_col(text, offset)
+    m = _TOKEN_RE.match(text, offset)
+    width = len(m.group()) if m else 1
+    return error(
+        "E105",
+        message,
+        Span(file, ln, cl, ln, cl + max(1, min(width, 40))),
+        help=f"a spec has at most {MAX_TOKENS:,} names, numbers, strings and operators; split it up",
+    )
+
+
+def _check_tokens(text: str, file: str) -> None:
+    if len(text) <= MAX_TOKENS:  # cannot hold more tokens than characters
+        return
+    _, over = count_tokens(text, MAX_TOKENS)
+    if over is not None:
+        raise too_many_tokens(text, over, file, f"the file has more than {MAX_TOKENS:,} tokens")
+
+
 def parse_text(text: str, file: str = "<input>") -> ast.Module:
-    """Parse one file's text. Raises :class:`DiagnosticError` on any syntax error."""
-    if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
-        raise error("E105", f"file is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB", Span(file, 1, 1, 1, 2))
+    """Parse one file's text. Raises :class:`DiagnosticError` on any syntax error.
+
+    The text is normalised first (:func:`archdsl.diagnostics.normalize_source`: no leading BOM,
+    ``\\n`` line ends), as the :class:`~archdsl.diagnostics.SourceMap` stores it, so that the lines
+    and columns of diagnostics match the quoted lines whatever the file's line ends.
+    """
+    text = normalize_source(text)
     if "\x00" in text:
-        pos = text.index("\x00")
-        ln = text.count("\n", 0, pos) + 1
-        cl = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        ln, cl = line_col(text, text.index("\x00"))
         raise error("E101", "unexpected NUL byte (is this a binary file?)", Span(file, ln, cl, ln, cl + 1))
+    _check_tokens(text, file)
     try:
         tree: Tree = _parser().parse(text)
     except UnexpectedInput as exc:
