@@ -100,7 +100,7 @@ def test_threads_and_batch_reach_the_target(tmp_path):
 
 def test_errors_have_exit_codes(tmp_path):
     r = run_cli("bench", str(MBV3), "--target", "a27", "--no-store")
-    assert r.returncode == 2 and "unknown target 'a27'" in r.stderr and "a72" in r.stderr
+    assert r.returncode == 3 and "unknown target 'a27'" in r.stderr and "a72" in r.stderr
     r = run_cli("bench", str(MBV3), "--target", "a72", "--baseline", "nonet", "--no-store")
     assert r.returncode == 2 and "baseline 'nonet'" in r.stderr
     r = run_cli("bench", str(MBV3), "--target", "a72", "--format", "xml", "--no-store")

@@ -118,8 +118,9 @@ class Store:
             st = os.stat(self.path)
         except FileNotFoundError:
             st = None
-        except OSError as exc:
-            raise StoreError(f"cannot open the results store {self.path}: {exc.strerror or exc}") from None
+        except OSError as exc:  # a parent that is a file, a path too long, no permission
+            message = f"cannot open the results store {self.path}: {exc.strerror or exc}"
+            raise StoreError(message, "pass --store FILE.sqlite", usage=True) from None
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise StoreError(f"the results store {self.path} is a directory", "pass --store FILE.sqlite", usage=True)
         if st is not None and not stat.S_ISREG(st.st_mode):

@@ -21,8 +21,9 @@ bad options. A target then:
 
 Errors: :class:`TargetError` for anything the user should fix (the CLI prints it with its
 ``= help:`` line and exits 3: device unreachable, runtime missing ...); its subclass
-:class:`OptionError` for a bad ``-O`` option, ``--target`` or ``--threads`` (exit 2, a usage
-error). :func:`check_options` and :func:`number` raise the latter.
+:class:`OptionError` for a bad ``-O`` option or ``--threads`` (exit 2, a usage error;
+:func:`check_options` and :func:`number` raise it). An unknown ``--target`` is a TargetError
+(exit 3): it may be a plugin that is not installed.
 
 Statistics (median, p90, ...) are computed by archdsl from the raw timings, never by the target,
 so every target is summarised the same way. See docs/bench.md for a worked example.
@@ -57,7 +58,7 @@ class TargetError(Exception):
 
 
 class OptionError(TargetError):
-    """A bad option value, target name or thread count: the user's command line is wrong (exit 2)."""
+    """A bad option value or thread count: the user's command line is wrong (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def load(name: str, options: dict[str, Any] | None = None) -> Target:
         from archdsl.diagnostics import did_you_mean
 
         known = ", ".join(sorted(eps)) or "none"
-        raise OptionError(f"unknown target '{name}'", did_you_mean(name, set(eps)) or f"installed targets: {known}")
+        # a TargetError (exit 3), not an OptionError: the name may be a plugin that is not installed
+        raise TargetError(f"unknown target '{name}'", did_you_mean(name, set(eps)) or f"installed targets: {known}")
     try:
         factory = eps[name].load()
     except ImportError as exc:
