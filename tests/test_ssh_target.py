@@ -9,6 +9,7 @@ sshd cannot run here (it needs root for privilege separation).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.skipif(
     SSHD is None or not all(TOOLS.values()),
     reason="OpenSSH server/client not installed (apt-get install openssh-server openssh-client)",
 )
+needs_pgrep = pytest.mark.skipif(shutil.which("pgrep") is None, reason="pgrep (procps) not installed")
 
 
 def _free_port() -> int:
@@ -229,9 +232,199 @@ def test_remote_python_is_quoted_not_interpreted(sshd, tmp_path):
 
 
 def test_options_are_validated():
+    """Bad -O values are usage errors (exit 2) with a help line, found before any connection."""
     r = run_cli("bench", str(SPEC), "--target", "ssh", "-O", "host=a;b", "--no-store")
-    assert r.returncode == 3 and "not a valid host" in r.stderr
+    assert r.returncode == 2 and "not a valid host" in r.stderr and "= help:" in r.stderr
     r = run_cli("bench", str(SPEC), "--target", "ssh", "--no-store")
-    assert r.returncode == 3 and "needs a host" in r.stderr
+    assert r.returncode == 2 and "needs a host" in r.stderr
     r = run_cli("bench", str(SPEC), "--target", "ssh", "-O", "host=x", "-O", "known_hosts=/nonexistent", "--no-store")
-    assert r.returncode == 3 and "known_hosts" in r.stderr
+    assert r.returncode == 2 and "known_hosts" in r.stderr
+
+
+# ---- no runner left on the device (issue 12, item 10) ------------------------------------------
+#
+# The "device" runs the real runner through a wrapper whose Python carries a unique marker
+# (-X archdsl_test_<uuid>, an option Python ignores), so `pgrep -f MARKER` finds exactly the
+# processes of this test. The runner is made slow by many warm-up and timed runs at 224x224.
+
+SLOW = ["--runs", "100000", "--warmup", "100000", "--threads", "1", "--no-store"]
+
+
+def _marked_python(tmp_path: Path, exec_: bool = True) -> tuple[Path, str]:
+    marker = f"archdsl_test_{uuid.uuid4().hex}"
+    wrapper = tmp_path / f"python-{marker}"
+    if exec_:
+        wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -X {marker} "$@"\n')
+    else:  # the shell stays, the runner is its child: the whole process group must go
+        wrapper.write_text(f'#!/bin/sh\n{sys.executable} -X {marker} "$@"\necho wrapper-done\n')
+    wrapper.chmod(0o755)
+    return wrapper, marker
+
+
+def _pids(marker: str) -> set[int]:
+    """Device-side processes of this test: the runner (``python -X MARKER``) and the wrapper shell.
+
+    Not archdsl or the local ssh client, whose command lines hold the wrapper's path too.
+    """
+    pattern = f"(-X {marker} )|(^/bin/sh [^ ]*python-{marker} )"
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, timeout=30)
+    return {int(x) for x in out.stdout.split()} - {os.getpid()}
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def _kill_leftovers(marker: str) -> None:
+    for pid in _pids(marker):  # only the processes this test started (they carry its marker)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _slow_bench(server: Server, python: Path, **opts) -> subprocess.Popen:
+    args = ["bench", str(SPEC), "--target", "ssh", *server.options(remote_python=python, **opts), *SLOW]
+    return subprocess.Popen(
+        [sys.executable, "-m", "archdsl", *args],
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@needs_pgrep
+def test_run_timeout_kills_the_remote_runner(sshd, tmp_path):
+    before = _existing()
+    python, marker = _marked_python(tmp_path)
+    try:
+        proc = _slow_bench(sshd, python, run_timeout=8)
+        assert _wait_for(lambda: _pids(marker), 60), "the runner did not start"
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 3, err
+        assert "timed out after 8 s" in err
+        assert _wait_for(lambda: not _pids(marker), 15), f"runner still running on the device: {_pids(marker)}"
+        assert not _remote_dirs(before), "the remote temporary folder must be removed"
+    finally:
+        _kill_leftovers(marker)
+
+
+@needs_pgrep
+def test_ctrl_c_kills_the_remote_runner_and_its_wrapper(sshd, tmp_path):
+    before = _existing()
+    python, marker = _marked_python(tmp_path, exec_=False)
+    try:
+        proc = _slow_bench(sshd, python)
+        assert _wait_for(lambda: len(_pids(marker)) >= 2, 60), "the wrapper and the runner did not start"
+        time.sleep(1)  # well inside the run
+        proc.send_signal(signal.SIGINT)  # to archdsl only, not to its ssh child
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        assert _wait_for(lambda: not _pids(marker), 15), f"processes left on the device: {_pids(marker)}"
+        assert not _remote_dirs(before)
+    finally:
+        _kill_leftovers(marker)
+
+
+@needs_pgrep
+def test_killed_archdsl_does_not_leave_the_runner(sshd, tmp_path):
+    """SIGKILL leaves archdsl no chance to clean up: the runner sees its stdin close and stops itself."""
+    before = _existing()
+    python, marker = _marked_python(tmp_path)
+    try:
+        proc = _slow_bench(sshd, python)
+        assert _wait_for(lambda: _pids(marker), 60), "the runner did not start"
+        time.sleep(1)
+        proc.kill()
+        proc.communicate(timeout=30)
+        assert _wait_for(lambda: not _pids(marker), 20), f"runner still running on the device: {_pids(marker)}"
+        assert _wait_for(lambda: not _remote_dirs(before), 10), "the runner removes its own folder"
+    finally:
+        _kill_leftovers(marker)
+        for d in _remote_dirs(before):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- a device that prints garbage (issue 12, item 13) ---------------------------------------
+
+
+def _device_printing(tmp_path: Path, script: str) -> Path:
+    fake = tmp_path / "device-python"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    return fake
+
+
+# A child's ru_maxrss includes its parent's RSS at the time it was spawned (Linux records the
+# old address space's high-water mark at exec): spawned from a pytest process that has loaded
+# torch, any child "peaks" at pytest's size. This launcher is a small process that forks the
+# command and reports the command's own peak.
+_LAUNCH = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status) % 256)\n"
+)
+
+
+def _bench_measured(server: Server, python: Path, *args: str) -> tuple[int, str, float]:
+    """Run the CLI; returns (exit status, stderr, peak RSS of the archdsl process in MB)."""
+    argv = [sys.executable, "-m", "archdsl", "bench", str(SPEC), "--target", "ssh"]
+    argv += [*server.options(remote_python=python), *SMALL, "--no-store", *args]
+    err_path, rss_path = Path(python).with_suffix(".stderr"), Path(python).with_suffix(".maxrss")
+    with err_path.open("wb") as err:
+        env = {**os.environ, "NO_COLOR": "1"}
+        launcher = [sys.executable, "-c", _LAUNCH, str(rss_path), *argv]
+        done = subprocess.run(launcher, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env, timeout=300)
+    code = done.returncode
+    return code, err_path.read_text(errors="replace"), int(rss_path.read_text()) / 1024
+
+
+MALFORMED = {
+    "wrong_types": """echo '{"timings_s": "abc", "env": {}}'\n""",
+    "nan_timings": """echo '{"timings_s": [NaN, 1, 2], "env": {}, "threads": 1}'\n""",
+    "negative_timings": """echo '{"timings_s": [-1, 1, 2], "env": {}, "threads": 1}'\n""",
+    "no_env": """echo '{"timings_s": [0.1, 0.1, 0.1]}'\n""",
+    "bad_threads": """echo '{"timings_s": [0.1, 0.1, 0.1], "env": {}, "threads": "four"}'\n""",
+    "too_few_runs": """echo '{"timings_s": [0.1], "env": {}, "threads": 1}'\n""",
+    "not_utf8": """printf '\\377\\376{\\"timings_s\\": \\377}\\n'\n""",
+    "truncated": """printf '{"timings_s": [0.1, 0.1'\n""",
+    "deep": """python3 -c 'print("{\\"a\\":" * 200000)'\n""",
+    "list": """echo '[1, 2, 3]'\n""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_device_printing_malformed_json(sshd, tmp_path, name):
+    code, err, _ = _bench_measured(sshd, _device_printing(tmp_path, MALFORMED[name]))
+    assert code == 3, err
+    assert "Traceback" not in err and "bug in archdsl" not in err, err
+    assert "= help:" in err
+    assert "malformed result" in err or "without printing its JSON result" in err, err
+
+
+def test_device_printing_huge_output_is_cut_off(sshd, tmp_path):
+    # 1 GB of output: archdsl reads at most the limit (32 MiB), then stops the device's command.
+    # Reading it all would take over 2 GB (bytes + text); archdsl itself peaks near 300 MB.
+    script = "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 1000000000\n"
+    code, err, rss_mb = _bench_measured(sshd, _device_printing(tmp_path, script))
+    assert code == 3, err
+    assert "printed more than 33,554,432 bytes" in err and "Traceback" not in err
+    assert rss_mb < 500, f"archdsl held {rss_mb:.0f} MB reading the device's output"
+
+
+def test_device_escape_sequences_are_not_echoed(sshd, tmp_path):
+    script = "printf 'boom \\033[2J\\033]0;owned\\007 \\r done\\n' >&2\nexit 7\n"
+    code, err, _ = _bench_measured(sshd, _device_printing(tmp_path, script))
+    assert code == 3
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err
+    assert "\\x1b[2J" in err and "exit status 7" in err

@@ -9,6 +9,7 @@ See docs/bench.md.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,9 +17,27 @@ import typer
 from typer.core import TyperGroup
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
+from archdsl.cli.common import EXIT_TOOL, EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
 
 INSTALL_HINT = "pip install 'archdsl[bench]'"
+MAX_RUNS = 100_000
+MAX_BATCH = 4096
+MAX_THREADS = 4096
+MAX_STORE_TIMEOUT = 86_400.0
+
+
+def fail(message: str, hint: str | None = None, code: int = EXIT_TOOL) -> typer.Exit:
+    """Print ``archdsl: error: ...`` (and ``= help:``) and return the Exit to raise."""
+    exit_ = fail_tool(message, hint)
+    exit_.exit_code = code
+    return exit_
+
+
+def target_failure(exc) -> typer.Exit:
+    """A TargetError as an exit: 2 for a bad option (OptionError), 3 for a failure of the target."""
+    from archdsl_backends.bench.target import OptionError
+
+    return fail(exc.message, exc.hint, EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
 
 
 class _DefaultRun(TyperGroup):
@@ -59,8 +78,9 @@ OpenSSH), a72 (analytical Cortex-A72 model: an ESTIMATE), model (the same model 
 Every run is stored in the results store (default .archdsl/results.sqlite; --store, --no-store);
 `archdsl report` draws the paper's figures from it.
 
-Exit codes: 0 done; 1 a spec has errors; 2 bad option; 3 the target failed (device unreachable,
-onnxruntime missing, ...).
+Exit codes: 0 done; 1 a spec has errors; 2 bad option (including -O values); 3 the target failed
+(device unreachable, onnxruntime missing, ...) or the results could not be stored (they are
+printed, and kept in a JSON file beside the store).
 """
 
 
@@ -100,7 +120,7 @@ def _load_target(name: str, options: list[str] | None):
     try:
         return load(name, parse_overrides(options))
     except TargetError as exc:
-        raise fail_tool(exc.message, exc.hint) from None
+        raise target_failure(exc) from None
 
 
 def _ms(seconds: float) -> str:
@@ -194,31 +214,41 @@ def run(
     baseline: str = typer.Option(
         None, "--baseline", "-B", help="Net name, file stem or spec path whose throughput is 1x."
     ),
-    threads: int = typer.Option(None, "--threads", "-j", min=1, help="Threads (default: the target's)."),
-    warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed runs first."),
-    runs: int = typer.Option(50, "--runs", min=1, help="Timed runs."),
-    batch: int = typer.Option(1, "--batch", min=1, help="Batch size."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the weights and the input."),
+    threads: int = typer.Option(
+        None, "--threads", "-j", min=1, max=MAX_THREADS, help="Threads (default: the target's)."
+    ),
+    warmup: int = typer.Option(10, "--warmup", min=0, max=MAX_RUNS, help="Untimed runs first."),
+    runs: int = typer.Option(50, "--runs", min=1, max=MAX_RUNS, help="Timed runs."),
+    batch: int = typer.Option(1, "--batch", min=1, max=MAX_BATCH, help="Batch size."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the weights and the input."),
     option: list[str] = typer.Option(None, "--option", "-O", help="Target option KEY=VALUE (repeatable)."),
     param: list[str] = typer.Option(None, "--param", "-p", help="Net parameter NAME=VALUE for every spec."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
     store_path: Path = typer.Option(None, "--store", help="Results store (default .archdsl/results.sqlite)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the results."),
+    store_timeout: float = typer.Option(
+        60.0, "--store-timeout", help="Seconds to wait for a store another process holds locked."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Benchmark specs on a target: median, p90, p99, std, throughput, and relative to a baseline."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter(f"unknown format '{fmt}' (table, json)", param_hint="--format")
-    from archdsl_backends.bench.session import find_baseline, run_bench, set_relative
+    if not (math.isfinite(store_timeout) and 0 <= store_timeout <= MAX_STORE_TIMEOUT):
+        raise typer.BadParameter(f"must be between 0 and {MAX_STORE_TIMEOUT:g} s", param_hint="--store-timeout")
+    from archdsl_backends.bench.session import Unsaved, find_baseline, run_bench, save_unsaved, set_relative
     from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
     from archdsl_backends.bench.target import TargetError
+
+    from archdsl.fileio import check_output
 
     paths = list(specs)
     base_file = baseline and baseline.endswith(".arch") and Path(baseline).is_file()
     if base_file and not any(p.resolve() == Path(baseline).resolve() for p in paths):
         paths.append(Path(baseline))
     loaded = [(p, load_or_exit(p, None, param, input_size).graph) for p in paths]
+    _note_inputs(paths)
     names = [g.name for _, g in loaded]
     if baseline and not any(baseline in (g.name, p.stem, str(p)) for p, g in loaded) and not Path(baseline).is_file():
         sys.stderr.write(
@@ -229,21 +259,28 @@ def run(
     target = _load_target(target_name, option)
     settings = _settings(warmup, runs, threads, batch, seed)
     store = None
+    where = Path(store_path or DEFAULT_PATH)
     if not no_store:
+        check_output(where)  # never a spec read as input (OutputError: exit 2)
         try:
-            store = Store(store_path or DEFAULT_PATH)
+            store = Store(where, timeout_s=store_timeout)
         except StoreError as exc:
-            raise fail_tool(str(exc)) from None
+            target.close()
+            raise fail(exc.message, exc.hint, EXIT_USAGE if exc.usage else EXIT_TOOL) from None
     show_bar = not quiet and sys.stderr.isatty()
     update, stop = _progress_bar(show_bar)
+    unsaved = Unsaved()
+    session = None
     try:
-        session, results = run_bench(loaded, target, settings, store, update)
+        session, results = run_bench(loaded, target, settings, store, update, unsaved=unsaved)
     except TargetError as exc:
         stop()
         _report_cleanup(target)
-        raise fail_tool(exc.message, exc.hint) from None
+        _keep_unsaved(unsaved, where, save_unsaved)
+        raise target_failure(exc) from None
     except KeyboardInterrupt:
         stop()
+        _keep_unsaved(unsaved, where, save_unsaved)
         raise
     finally:
         stop()
@@ -259,18 +296,80 @@ def run(
     else:
         settings_line = f"threads {','.join(map(str, threads_used))}, batch {batch}, warm-up {warmup}, runs {runs}"
     if fmt == "json":
-        data = results_json(session, results, target, base, settings, None if no_store else store_path or DEFAULT_PATH)
+        data = results_json(session, results, target, base, settings, None if no_store else where)
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
         typer.echo(format_results(results, target, base, settings_line))
-        if not no_store:
-            sys.stderr.write(f"stored {len(results)} result(s) in {store_path or DEFAULT_PATH} (session {session})\n")
+    if unsaved.rows:  # the measurements are printed above; keep them in a file too, then fail
+        kept = _keep_unsaved(unsaved, where, save_unsaved)
+        raise fail(unsaved.error.message, _kept_hint(kept, unsaved, where)) from None
+    if not no_store:
+        sys.stderr.write(f"stored {len(results)} result(s) in {where} (session {session})\n")
+
+
+def _keep_unsaved(unsaved, where: Path, save) -> Path | None:
+    """Write the rows the store did not take to a JSON file (once); returns it (None if impossible)."""
+    if not unsaved.rows:
+        return None
+    if unsaved.kept is None:
+        session = unsaved.rows[0].get("session", "unknown")
+        unsaved.kept = save(unsaved, where, session)
+        if unsaved.kept is not None:
+            sys.stderr.write(f"kept {len(unsaved.rows)} result(s) that were not stored in {unsaved.kept}\n")
+    return unsaved.kept
+
+
+def _kept_hint(kept: Path | None, unsaved, where: Path) -> str:
+    n = len(unsaved.rows)
+    if kept is None:
+        return f"{n} result(s) were printed above but could not be kept in a file either"
+    hint = unsaved.error.hint + "; " if unsaved.error and unsaved.error.hint else ""
+    return f"{hint}{n} result(s) not stored in {where} are kept in {kept}"
 
 
 def _report_cleanup(target) -> None:
     msg = getattr(target, "cleanup_error", None)
     if msg:
         sys.stderr.write(f"archdsl: warning: {msg}\n")
+
+
+def _note_inputs(paths) -> None:
+    """The specs are inputs of this run: no store, calibration or other artefact may replace them."""
+    from archdsl.fileio import note_input
+
+    for p in paths:
+        note_input(p)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output that cannot be written, before the work: an input (exit 2), a folder (2),
+    a folder where no file can be made (3: tried for real, permissions alone do not tell root)."""
+    import os
+    import tempfile
+
+    from archdsl.fileio import check_output
+
+    check_output(path)
+    if path.is_dir():
+        raise fail(f"{path} is a directory", "pass the file to write, e.g. -o calibration.json", EXIT_USAGE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        where = exc.filename or path.parent
+        raise fail(f"cannot write {path}: {where}: {exc.strerror or exc}", "choose another path with -o") from None
+
+
+def _write(path: Path, text: str) -> None:
+    """Write an artefact atomically (archdsl.fileio.atomic_write); a failure is a clear exit 3."""
+    from archdsl.fileio import atomic_write
+
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror or exc}", "check that the folder is writable") from None
 
 
 @bench_app.command(name="targets")
@@ -304,9 +403,9 @@ def calibrate(
     output: Path = typer.Option(
         Path(".archdsl/calibration-host.json"), "--output", "-o", help="Calibration file to write."
     ),
-    threads: int = typer.Option(1, "--threads", "-j", min=1, help="Threads to calibrate for."),
-    warmup: int = typer.Option(3, "--warmup", min=0, help="Untimed runs per spec (validation)."),
-    runs: int = typer.Option(20, "--runs", min=1, help="Timed runs per spec (validation)."),
+    threads: int = typer.Option(1, "--threads", "-j", min=1, max=MAX_THREADS, help="Threads to calibrate for."),
+    warmup: int = typer.Option(3, "--warmup", min=0, max=MAX_RUNS, help="Untimed runs per spec (validation)."),
+    runs: int = typer.Option(20, "--runs", min=1, max=MAX_RUNS, help="Timed runs per spec (validation)."),
     clock: str = typer.Option("wall", "--clock", help="Validation clock: wall, or cpu (shared machines)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Validate at this input height and width."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
@@ -327,6 +426,8 @@ def calibrate(
     if threads > (os.cpu_count() or 1):
         raise typer.BadParameter(f"this machine has {os.cpu_count()} CPUs", param_hint="--threads")
     loaded = [(p, load_or_exit(p, input_size=input_size).graph) for p in specs or []]
+    _note_inputs(specs or [])
+    _check_writable(output)  # before a 30 s calibration, not after it
     from archdsl_backends.bench import calibrate as cal
 
     show_bar = not quiet and sys.stderr.isatty()
@@ -339,8 +440,7 @@ def calibrate(
         raise fail_tool(f"calibration needs {exc.name}, which is not installed", INSTALL_HINT) from None
     finally:
         stop()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(machine.to_json() + "\n")
+    _write(output, machine.to_json() + "\n")
     report = None
     if loaded:
         update, stop = _progress_bar(show_bar)

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import fail_tool
+from archdsl.cli.common import EXIT_USAGE, fail_tool
 
 EPILOG = """Examples:
 
@@ -26,8 +26,9 @@ report_data.json / report_data.csv with every plotted value and the store row it
 Accuracy comes from each spec's meta (imagenet_top1), sizes from the IR's parameter count,
 latencies from the newest stored run per net.
 
-Exit codes: 0 written; 2 bad option; 3 nothing to plot (empty store, unknown target or
-baseline) or matplotlib missing (pip install 'archdsl[bench]').
+Exit codes: 0 written; 2 bad option (-o is a file, --store is a folder); 3 nothing to plot
+(empty store, unknown target or baseline), the store is not a results store or is damaged,
+the folder cannot be written, or matplotlib missing (pip install 'archdsl[bench]').
 """
 
 
@@ -57,17 +58,34 @@ def report(
     if not Path(path).exists():
         hint = "run `archdsl bench SPEC... --target NAME` first, or pass --store"
         raise fail_tool(f"no results store at {path}", hint) from None
+    _check_output_folder(output)
     try:
         with Store(path) as store:
             data = select(store, target, baseline, threads)
     except (ReportError, StoreError) as exc:
-        raise fail_tool(getattr(exc, "message", str(exc)), getattr(exc, "hint", None)) from None
+        err = fail_tool(exc.message, exc.hint)
+        if getattr(exc, "usage", False):
+            err.exit_code = EXIT_USAGE
+        raise err from None
     try:
         files = draw(data, output, fmts, highlight or None)
     except ImportError as exc:
         hint = "pip install 'archdsl[bench]'"
         raise fail_tool(f"the report needs {exc.name}, which is not installed", hint) from None
+    except OSError as exc:
+        where = exc.filename or output
+        raise fail_tool(
+            f"cannot write {where}: {exc.strerror or exc}", "pass -o with a folder you can write to"
+        ) from None
     label = " (ESTIMATES)" if data.estimate else ""
     sys.stderr.write(f"{len(data.rows)} net(s), target {data.target}{label}, {data.threads} thread(s)\n")
     for f in files:
         typer.echo(f"wrote {f}")
+
+
+def _check_output_folder(output: Path) -> None:
+    """-o names a folder: an existing file there is a usage error (exit 2), not a traceback."""
+    if output.exists() and not output.is_dir():
+        err = fail_tool(f"{output} is not a folder", "-o names the folder the figures go to, e.g. -o report/")
+        err.exit_code = EXIT_USAGE
+        raise err

@@ -17,6 +17,16 @@ onnxruntime or matplotlib until a target or the report needs them).
 
 from __future__ import annotations
 
-from .target import GROUP, BenchSettings, Measurement, Prepared, Target, TargetError, available, load
+from .target import GROUP, BenchSettings, Measurement, OptionError, Prepared, Target, TargetError, available, load
 
-__all__ = ["GROUP", "BenchSettings", "Measurement", "Prepared", "Target", "TargetError", "available", "load"]
+__all__ = [
+    "GROUP",
+    "BenchSettings",
+    "Measurement",
+    "OptionError",
+    "Prepared",
+    "Target",
+    "TargetError",
+    "available",
+    "load",
+]

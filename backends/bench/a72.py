@@ -35,10 +35,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from archdsl.fileio import InputError
 from archdsl.ir import Graph
 
+from .calibfile import MAX_BYTES, CalibrationError, load_machine
 from .costmodel import KindParams, Machine, predict
-from .target import BenchSettings, Measurement, Prepared, TargetError, check_options
+from .target import BenchSettings, Measurement, OptionError, Prepared, check_options
 
 DEFAULT_CALIBRATION = Path(".archdsl") / "calibration-host.json"
 
@@ -108,7 +110,7 @@ class ModelTarget:
     def run(self, prepared: Prepared, settings: BenchSettings, progress=None) -> Measurement:
         threads = settings.threads or self.machine.default_threads
         if not 1 <= threads <= self.machine.cores:
-            raise TargetError(
+            raise OptionError(
                 f"the {self.name} model covers 1 to {self.machine.cores} threads, not {threads}",
                 f"use --threads 1..{self.machine.cores}",
             )
@@ -138,21 +140,32 @@ def model_target(options: dict[str, Any]) -> ModelTarget:
     """Entry point ``model``: the same per-op model with constants from a calibration file.
 
     ``-O calibration=PATH``: a JSON file written by ``archdsl bench calibrate`` (default
-    ``.archdsl/calibration-host.json``, where that command writes it, if it exists).
+    ``.archdsl/calibration-host.json``, where that command writes it, if it exists). It is read
+    and checked by :mod:`.calibfile`: a directory, a special file, an oversized or malformed file
+    is an :class:`OptionError` (exit 2), never an internal error.
     """
     opts = check_options("model", options, {"calibration": str})
     path = opts.get("calibration")
     if not path and DEFAULT_CALIBRATION.is_file():
         path = str(DEFAULT_CALIBRATION)
     if not path:
-        raise TargetError(
+        raise OptionError(
             "the model target needs a calibration file", "-O calibration=calib.json (from `archdsl bench calibrate`)"
         )
     try:
-        machine = Machine.load(path)
-    except FileNotFoundError:
-        raise TargetError(f"calibration file {path} not found", "write one with `archdsl bench calibrate`") from None
-    except (ValueError, TypeError, KeyError) as exc:
-        raise TargetError(f"{path} is not a valid calibration file: {exc}") from None
+        machine = load_machine(path)
+    except InputError as exc:
+        hints = {
+            "missing": "write one with `archdsl bench calibrate`",
+            "directory": "pass the calibration file itself, e.g. -O calibration=.archdsl/calibration-host.json",
+            "special": "pass a regular file written by `archdsl bench calibrate`",
+            "too_large": f"a calibration file is a few KB; the limit is {MAX_BYTES:,} bytes",
+        }
+        message = exc.message if exc.reason != "missing" else f"calibration file {path} not found"
+        raise OptionError(message, hints.get(exc.reason, "check the path and its permissions")) from None
+    except CalibrationError as exc:
+        raise OptionError(
+            f"{path} is not a valid calibration file: {exc}", "write one with `archdsl bench calibrate`"
+        ) from None
     opts["calibration"] = str(Path(path).resolve())
     return ModelTarget(machine, "model", opts)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from archdsl.ir import Graph
 
-from .target import TargetError
+from .target import OptionError, TargetError
 
 
 def spec_key(graph: Graph) -> str:
@@ -53,5 +53,6 @@ def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = No
         be.compile(graph, CompileRequest(output=path, seed=seed, options=options))
     except DiagnosticError as exc:
         first = exc.diagnostics[0]
-        raise TargetError(f"cannot compile {graph.name} to ONNX: {first.message}", first.help) from None
+        error = OptionError if first.code == "B101" else TargetError  # B101: a bad backend option (-O opset)
+        raise error(f"cannot compile {graph.name} to ONNX: {first.message}", first.help) from None
     return path

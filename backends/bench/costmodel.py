@@ -131,16 +131,17 @@ class Machine:
 
     @classmethod
     def from_json(cls, text: str) -> Machine:
-        data = json.loads(text)
-        if data.pop("format", None) != "archdsl-latency-model/1":
-            raise ValueError("not an archdsl latency-model file (format archdsl-latency-model/1)")
-        data["kinds"] = {k: KindParams(**v) for k, v in data["kinds"].items()}
-        data["fused_acts"] = tuple(data.get("fused_acts", ()))
-        return cls(**data)
+        """Parse and check a latency-model file's text (:mod:`.calibfile`; ValueError if invalid)."""
+        from .calibfile import parse_machine
+
+        return parse_machine(text)
 
     @classmethod
     def load(cls, path: str | Path) -> Machine:
-        return cls.from_json(Path(path).read_text())
+        """Read a latency-model file (regular files up to 4 MiB only; see :mod:`.calibfile`)."""
+        from .calibfile import load_machine
+
+        return load_machine(str(path))
 
     def with_kinds(self, **kinds: KindParams) -> Machine:
         return replace(self, kinds={**self.kinds, **kinds})

@@ -26,7 +26,7 @@ from typing import Any
 from archdsl.ir import Graph
 
 from .artefact import onnx_file
-from .target import BenchSettings, Measurement, Prepared, TargetError, check_options
+from .target import BenchSettings, Measurement, OptionError, Prepared, TargetError, check_options, number
 
 ENGINES = ("onnxruntime", "torch")
 
@@ -40,15 +40,25 @@ class HostTarget:
     def __init__(self, options: dict[str, Any]):
         opts = check_options("host", options, {"engine": str, "deploy": bool, "clock": str, "opset": int})
         self.opset = opts.get("opset")
+        if self.opset is not None:
+            number("host", "opset", self.opset, 1, 1000)
         self.clock = opts.get("clock", "wall")
         if self.clock not in ("wall", "cpu"):
-            raise TargetError(f"clock must be 'wall' or 'cpu', not '{self.clock}'")
+            hint = "-O clock=wall or -O clock=cpu"
+            raise OptionError(f"clock must be 'wall' or 'cpu', not {self.clock[:40]!r}", hint)
         self.engine = opts.get("engine", "onnxruntime")
         if self.engine not in ENGINES:
-            raise TargetError(f"unknown engine '{self.engine}' for the host target", "engines: " + ", ".join(ENGINES))
+            hint = "engines: " + ", ".join(ENGINES)
+            raise OptionError(f"unknown engine {self.engine[:40]!r} for the host target", hint)
         self.deploy = bool(opts.get("deploy", False))
         if self.deploy and self.engine != "torch":
-            raise TargetError("option 'deploy' applies to engine=torch only (the ONNX model is always folded)")
+            raise OptionError(
+                "option 'deploy' applies to engine=torch only (the ONNX model is always folded)",
+                "-O engine=torch -O deploy=true, or leave deploy out",
+            )
+        if self.opset is not None and self.engine == "torch":
+            hint = "leave -O opset out with engine=torch"
+            raise OptionError("option 'opset' applies to engine=onnxruntime only", hint)
         if self.engine == "onnxruntime":
             try:
                 import onnxruntime  # noqa: F401
@@ -76,7 +86,10 @@ class HostTarget:
     def run(self, prepared: Prepared, settings: BenchSettings, progress=None) -> Measurement:
         threads = settings.threads or self.default_threads
         if threads > (os.cpu_count() or 1):
-            raise TargetError(f"this machine has {os.cpu_count()} CPUs; --threads {threads} would oversubscribe it")
+            raise OptionError(
+                f"this machine has {os.cpu_count()} CPUs; --threads {threads} would oversubscribe it",
+                f"use --threads 1..{os.cpu_count()}",
+            )
         if self.engine == "onnxruntime":
             from . import runner
 
@@ -85,7 +98,7 @@ class HostTarget:
                     str(prepared.path), settings.warmup, settings.runs, threads, settings.batch, settings.seed, progress
                 )
             except runner.RunnerError as exc:
-                raise TargetError(str(exc)) from None
+                raise TargetError(str(exc), "check the spec with --target a72, or run with fewer --batch") from None
             env = {"device": "host", **res["env"], "clock": self.clock}
             return pick_clock(res, self.clock, threads, env)
         return self._run_torch(prepared, settings, threads, progress)
@@ -128,7 +141,7 @@ def pick_clock(res: dict[str, Any], clock: str, threads: int, env: dict[str, Any
     wall, cpu = res["timings_s"], res.get("cpu_timings_s") or []
     if clock == "cpu":
         if not cpu:
-            raise TargetError("the runner reported no CPU times (an old runner?); use clock=wall")
+            raise TargetError("the runner reported no CPU times (an old runner?)", "use -O clock=wall")
         return Measurement(list(cpu), env, threads, details={"wall_timings_s": wall})
     return Measurement(list(wall), env, threads, details={"cpu_timings_s": cpu} if cpu else {})
 

@@ -1,4 +1,4 @@
-"""``archdsl report``: the AttendNeXt paper's figures drawn from the results store.
+r"""``archdsl report``: the AttendNeXt paper's figures drawn from the results store.
 
 Four figures, each as PNG and SVG (matplotlib, Agg backend, imported only here):
 
@@ -12,19 +12,29 @@ and the values are written beside the figures as ``report_data.json`` and ``repo
 (with the store row each value came from), so a figure can be checked or re-plotted.
 Rows: the newest run per (spec, target, settings) of one target; with several thread counts
 stored, ``threads`` picks one (default: the most common among the newest rows).
+
+Every file is written with :func:`archdsl.fileio.atomic_write` (an interrupted report leaves the
+previous figure intact); a row whose numbers cannot be plotted (a zero or non-finite latency,
+say) and more than :data:`MAX_NETS` nets are :class:`ReportError`\ s, not matplotlib tracebacks.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archdsl.fileio import atomic_write
+
 from .store import Store
 
+MAX_NETS = 200
+"""Nets one report plots at most (a bar per net: beyond this the figures are unreadable)."""
 FIGURES = ("fig2_accuracy", "fig3a_throughput", "fig3b_size", "accuracy_latency")
 FORMATS = ("png", "svg")
 HIGHLIGHT = "#d95f02"
@@ -75,11 +85,27 @@ def select(store: Store, target: str | None, baseline: str | None, threads: int 
         threads = Counter(r["settings"]["threads"] for r in rows).most_common(1)[0][0]
     rows = [r for r in rows if r["settings"]["threads"] == threads]
     if not rows:
-        raise ReportError(f"no results of target '{target}' with {threads} thread(s)")
+        have = sorted({r["settings"]["threads"] for r in latest if r["target"] == target})
+        raise ReportError(
+            f"no results of target '{target}' with {threads} thread(s)",
+            "stored thread counts: " + ", ".join(map(str, have)),
+        )
     by_net: dict[str, dict[str, Any]] = {}
     for r in rows:  # oldest first: the newest run of a net wins
         by_net[r["net"]] = r
     picked = sorted(by_net.values(), key=lambda r: r["id"])
+    if len(picked) > MAX_NETS:
+        raise ReportError(
+            f"{len(picked)} nets of target '{target}' in {store.path}: a report plots at most {MAX_NETS}",
+            "pass --store with a store of the nets to compare",
+        )
+    for r in picked:
+        for col in ("median_s", "throughput"):
+            if not (math.isfinite(r[col]) and r[col] > 0):
+                raise ReportError(
+                    f"stored row {r['id']} ({r['net']}) has {col} = {r[col]!r}, which cannot be plotted",
+                    f"benchmark {r['net']} again, or delete row {r['id']} from {store.path}",
+                )
     base = None
     if baseline:
         base = next((r for r in picked if baseline in (r["net"], Path(r["spec_path"]).stem, r["spec_path"])), None)
@@ -91,6 +117,8 @@ def select(store: Store, target: str | None, baseline: str | None, threads: int 
     out = []
     for r in picked:
         top1 = r["meta"].get("imagenet_top1")
+        if isinstance(top1, bool) or not isinstance(top1, int | float) or not math.isfinite(top1):
+            top1 = None
         out.append(
             {
                 "net": r["net"],
@@ -103,7 +131,7 @@ def select(store: Store, target: str | None, baseline: str | None, threads: int 
                 "relative_throughput": r["throughput"] / base["throughput"] if base else None,
                 "params": r["total_params"],
                 "macs": r["total_macs"],
-                "imagenet_top1": float(top1) if isinstance(top1, int | float) else None,
+                "imagenet_top1": float(top1) if top1 is not None else None,
                 "created_at": r["created_at"],
             }
         )
@@ -135,8 +163,15 @@ def _save(fig, out: Path, name: str, formats: tuple[str, ...], files: list[str])
     for ext in formats:
         path = out / f"{name}.{ext}"
         meta = {"Date": None} if ext == "svg" else {"Software": "archdsl"}
-        fig.savefig(path, format=ext, dpi=150, bbox_inches="tight", metadata=meta)
+        atomic_write(path, _savefig(fig, ext, meta))
         files.append(str(path))
+
+
+def _savefig(fig, ext: str, meta: dict):
+    def write(fh) -> None:
+        fig.savefig(fh, format=ext, dpi=150, bbox_inches="tight", metadata=meta)
+
+    return write
 
 
 def _bars(plt, names, values, colours, ylabel, title, fmt):
@@ -173,9 +208,12 @@ def _label_offsets(rows: list[dict[str, Any]]) -> list[float]:
 
 
 def draw(data: ReportData, out: Path, formats: tuple[str, ...] = FORMATS, highlight: str | None = "attendnext"):
-    """Write the four figures and the data files under ``out``; returns the paths written."""
+    """Write the four figures and the data files under ``out``; returns the paths written.
+
+    Raises OSError when ``out`` cannot be made or written (the CLI reports it).
+    """
+    out.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before matplotlib loads
     plt = _plt()
-    out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     where = f"{data.target}, {data.threads} thread(s)" + (" - ESTIMATE" if data.estimate else "")
     rows = data.rows
@@ -232,10 +270,11 @@ def draw(data: ReportData, out: Path, formats: tuple[str, ...] = FORMATS, highli
     plt.close(fig)
 
     data.files = [*files, str(out / "report_data.json"), str(out / "report_data.csv")]
-    (out / "report_data.json").write_text(json.dumps(data.as_dict(), indent=2) + "\n")
-    with (out / "report_data.csv").open("w", newline="") as f:
-        cols = list(rows[0]) if rows else ["net"]
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
+    atomic_write(out / "report_data.json", json.dumps(data.as_dict(), indent=2) + "\n")
+    buf = io.StringIO(newline="")
+    cols = list(rows[0]) if rows else ["net"]
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(out / "report_data.csv", buf.getvalue())
     return data.files

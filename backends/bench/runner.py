@@ -11,13 +11,28 @@ seconds per run, and the process CPU seconds per run (all threads together; with
 equals the wall time unless other processes take the CPU away). On failure the JSON line is
 ``{"error": "...", "kind": "..."}`` and the exit status is 3 (``kind`` is ``missing_onnxruntime``
 when onnxruntime cannot be imported, ``bad_arguments``, ``model`` or ``runtime`` otherwise).
+
+Two options let the ``ssh`` target stop a runner it no longer waits for (after ``run_timeout``,
+Ctrl-C, or the death of the archdsl process), so that none is left running on the device:
+
+- ``--pgid-file FILE``: write this process's group id there at start (removed at a normal exit);
+  the target kills that group with a separate ssh command, then removes the folder;
+- ``--stop-on-eof``: a thread waits on stdin, which the target keeps open; end-of-file means the
+  ssh connection is gone, and the runner kills its own process group (the ssh session's: the
+  runner and any wrapper around it). With ``--cleanup-dir DIR`` it first removes ``DIR``, its
+  own temporary folder (only a folder named ``archdsl-bench.*``).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
+import signal
+import stat
 import sys
+import threading
 import time
 
 EXIT_MISSING = 3
@@ -102,13 +117,16 @@ def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None
         sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise RunnerError(f"onnxruntime cannot load the model: {exc}", "model") from None
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for inp in sess.get_inputs():
-        shape = [d if isinstance(d, int) and d > 0 else batch for d in inp.shape]
-        if shape:
-            shape[0] = batch
-        feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+    try:
+        rng = np.random.default_rng(seed)
+        feeds = {}
+        for inp in sess.get_inputs():
+            shape = [d if isinstance(d, int) and d > 0 else batch for d in inp.shape]
+            if shape:
+                shape[0] = batch
+            feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+    except (MemoryError, ValueError) as exc:
+        raise RunnerError(f"cannot make the input (batch {batch}): {type(exc).__name__}: {exc}", "runtime") from None
     try:
         for _ in range(warmup):
             sess.run(None, feeds)
@@ -142,6 +160,46 @@ def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None
     return out
 
 
+def _write_pgid(path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(os.getpgid(0)) + "\n")
+    os.replace(tmp, path)
+
+
+def _stop_group(cleanup_dir):
+    """The connection is gone: remove our folder, then end our process group (this process too)."""
+    if cleanup_dir and os.path.basename(os.path.normpath(cleanup_dir)).startswith("archdsl-bench."):
+        shutil.rmtree(cleanup_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgid(0), signal.SIGTERM)
+    os._exit(143)
+
+
+def _watch_stdin(cleanup_dir):
+    """Stop the process group when stdin reaches end-of-file (only if stdin is a pipe or socket)."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return
+
+    def wait():
+        while True:
+            try:
+                data = os.read(0, 4096)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                _stop_group(cleanup_dir)
+                return
+
+    threading.Thread(target=wait, name="stop-on-eof", daemon=True).start()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Time an ONNX model with onnxruntime; print JSON.")
     ap.add_argument("model")
@@ -150,14 +208,24 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pgid-file", default=None)
+    ap.add_argument("--stop-on-eof", action="store_true")
+    ap.add_argument("--cleanup-dir", default=None)
     args = ap.parse_args(argv)
+    if args.stop_on_eof:
+        _watch_stdin(args.cleanup_dir)
+    if args.pgid_file:
+        _write_pgid(args.pgid_file)
     try:
         result = measure(args.model, args.warmup, args.runs, args.threads, args.batch, args.seed)
     except RunnerError as exc:
-        sys.stdout.write(json.dumps({"error": str(exc), "kind": exc.kind}) + "\n")
-        return EXIT_MISSING
+        result = {"error": str(exc), "kind": exc.kind}
+    finally:
+        if args.pgid_file:
+            with contextlib.suppress(OSError):
+                os.unlink(args.pgid_file)
     sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return EXIT_MISSING if "error" in result else 0
 
 
 if __name__ == "__main__":

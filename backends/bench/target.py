@@ -19,12 +19,19 @@ bad options. A target then:
    total)`` now and then if it can;
 3. ``close()``: releases connections and temporary files (always called, also after errors).
 
+Errors: :class:`TargetError` for anything the user should fix (the CLI prints it with its
+``= help:`` line and exits 3: device unreachable, runtime missing ...); its subclass
+:class:`OptionError` for a bad ``-O`` option or ``--threads`` (exit 2, a usage error;
+:func:`check_options` and :func:`number` raise it). An unknown ``--target`` is a TargetError
+(exit 3): it may be a plugin that is not installed.
+
 Statistics (median, p90, ...) are computed by archdsl from the raw timings, never by the target,
 so every target is summarised the same way. See docs/bench.md for a worked example.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
@@ -48,6 +55,10 @@ class TargetError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class OptionError(TargetError):
+    """A bad option value or thread count: the user's command line is wrong (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,7 @@ def load(name: str, options: dict[str, Any] | None = None) -> Target:
         from archdsl.diagnostics import did_you_mean
 
         known = ", ".join(sorted(eps)) or "none"
+        # a TargetError (exit 3), not an OptionError: the name may be a plugin that is not installed
         raise TargetError(f"unknown target '{name}'", did_you_mean(name, set(eps)) or f"installed targets: {known}")
     try:
         factory = eps[name].load()
@@ -135,7 +147,12 @@ def load(name: str, options: dict[str, Any] | None = None) -> Target:
 
 
 def check_options(target: str, options: dict[str, Any], known: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """Validate ``-O`` options against ``known`` (name → accepted types); a helper for targets."""
+    """Validate ``-O`` options against ``known`` (name → accepted types); a helper for targets.
+
+    Raises :class:`OptionError` for an unknown name, a value of the wrong type, a number that is
+    not finite (``NaN``, ``inf``, ``1e400``) and an empty string. Ranges are the target's to
+    check (:func:`number` helps).
+    """
     from archdsl.diagnostics import did_you_mean
 
     out = {}
@@ -144,7 +161,7 @@ def check_options(target: str, options: dict[str, Any], known: dict[str, type | 
             hint = did_you_mean(key, set(known)) or (
                 f"options of the {target} target: {', '.join(sorted(known))}" if known else "it takes no options"
             )
-            raise TargetError(f"the {target} target has no option '{key}'", hint)
+            raise OptionError(f"the {target} target has no option '{key}'", hint)
         types = known[key] if isinstance(known[key], tuple) else (known[key],)
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -152,6 +169,35 @@ def check_options(target: str, options: dict[str, Any], known: dict[str, type | 
             value = str(value)
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             names = " or ".join(t.__name__ for t in types)
-            raise TargetError(f"option '{key}' of the {target} target must be {names}, got {value!r}")
+            raise OptionError(
+                f"option '{key}' of the {target} target must be {names}, got {_show(value)}", f"-O {key}=<{names}>"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(
+                f"option '{key}' of the {target} target must be a finite number, got {value!r}",
+                f"NaN and infinity are not allowed: -O {key}=<a number>",
+            )
+        if isinstance(value, str) and not value:
+            raise OptionError(
+                f"option '{key}' of the {target} target must not be empty", f"-O {key}=VALUE, or leave the option out"
+            )
         out[key] = value
     return out
+
+
+def number(target: str, key: str, value: float, low: float, high: float, *, low_open: bool = False) -> float:
+    """``value`` if it is a finite number in ``[low, high]`` (``(low, high]`` with ``low_open``), else OptionError."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bracket = "(" if low_open else "["
+        raise OptionError(
+            f"option '{key}' of the {target} target must be in {bracket}{low:g}, {high:g}], got {_show(value)}",
+            f"-O {key}=N with {low:g} {'<' if low_open else '<='} N <= {high:g}",
+        )
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
