@@ -84,15 +84,20 @@ class SourceMap:
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._lines: dict[str, list[str]] = {}  # split once per file, not once per diagnostic
 
     def add(self, file: str, text: str) -> None:
+        if self._texts.get(file) is not text:
+            self._lines.pop(file, None)
         self._texts[file] = text
 
     def line(self, file: str, line: int) -> str | None:
         text = self._texts.get(file)
         if text is None:
             return None
-        lines = text.splitlines()
+        lines = self._lines.get(file)
+        if lines is None:
+            lines = self._lines[file] = text.splitlines()
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return None
