@@ -111,8 +111,10 @@ class SourceMap:
         self._lines: dict[str, list[str]] = {}
 
     def add(self, file: str, text: str) -> None:
-        self._texts[file] = normalize_source(text)
-        self._lines.pop(file, None)
+        text = normalize_source(text)
+        if self._texts.get(file) != text:  # split once per file, not once per diagnostic
+            self._lines.pop(file, None)
+        self._texts[file] = text
 
     def line(self, file: str, line: int) -> str | None:
         lines = self._lines.get(file)

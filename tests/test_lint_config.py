@@ -9,8 +9,9 @@ import pytest
 
 from archdsl.diagnostics import Severity
 from archdsl.rules import config as cfgmod
-from archdsl.rules.config import ConfigError, LintConfig, glob_to_regex
+from archdsl.rules.config import ConfigError, LintConfig
 from archdsl.rules.engine import Linter, LintUsageError, Overrides, lint_text
+from archdsl.rules.globmatch import Glob
 from archdsl.rules.noqa import parse_directives
 from archdsl.rules.registry import build_registry
 
@@ -149,7 +150,7 @@ def test_per_file_ignores(tmp_path):
     ],
 )
 def test_glob(glob, path, hit):
-    assert bool(glob_to_regex(glob).match(path)) == hit
+    assert Glob.compile(glob).match(path) == hit
 
 
 def test_cli_overrides_apply_on_top_of_the_file(tmp_path):

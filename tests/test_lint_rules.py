@@ -290,3 +290,25 @@ def test_every_zoo_spec_lints_without_tool_failure():
         assert Path(f.span.file).resolve() == Path(next(fr.file for fr in res.files if f in fr.findings)).resolve(), (
             "findings are placed in the linted file"
         )
+
+
+def test_a_dead_region_with_several_starts_is_one_finding():
+    """AR207 reports each connected dead region once, at its first op, counting every op of it."""
+    spec = (
+        "net n {\n    input image [3, 16, 16]\n    stem = conv(8, k = 3)\n"
+        "    a = stem -> conv(8)\n    b = stem -> conv(8)\n    c = add(a, b) -> relu\n"
+        "    head = stem -> gap -> flatten -> linear(10)\n}\n"
+    )
+    (f,) = lint_text(spec, select=["AR207"]).findings
+    assert f.span.line == 4 and "(4 ops, 128 parameters are dead)" in f.message, f.message
+    assert any(n.startswith("the region also starts at 'conv' (example.arch:5:") for n in f.notes), f.notes
+
+
+def test_persists_and_skip_back_answers_are_shared_not_stale():
+    """The per-graph memos of graphutil: two resolutions in one graph get their own answers."""
+    spec = (
+        "net n {\n    input image [3, 32, 32]\n    a = avgpool(2)\n    b = a -> avgpool(2) -> upsample(2)\n"
+        "    c = b -> conv(8, k = 1)\n}\n"
+    )
+    msgs = [f.message for f in lint_text(spec, select=["AD103"]).findings]
+    assert msgs == ["downsampling without anti-aliasing: avg pooling alone (2×2, stride 2) takes 32×32 to 16×16"]

@@ -9,6 +9,10 @@ Exit codes of ``archdsl lint``:
 
 When several apply, the highest in the order 3, 4, 1 wins. ``archdsl lint`` imports neither torch
 nor onnx.
+
+``-o FILE`` writes the report atomically (a temporary file renamed over FILE, so an interrupted run
+leaves the old report) and never over an input of the run: a spec, an imported spec, a
+configuration or results file (exit 2).
 """
 
 from __future__ import annotations
@@ -46,9 +50,20 @@ Exit codes: 0 clean; 1 findings at the failing severity; 2 usage error; 3 tool f
 """
 
 
-def _usage(message: str) -> typer.Exit:
-    sys.stderr.write(f"archdsl lint: error: {message}\n")
+def _usage(message: str, help: str | None = None) -> typer.Exit:
+    sys.stderr.write(f"archdsl lint: error: {message}\n" + (f"  = help: {help}\n" if help else ""))
     return typer.Exit(EXIT_USAGE)
+
+
+def _write_report(output: Path, report: str) -> None:
+    from archdsl.fileio import OutputError, atomic_write
+
+    try:
+        atomic_write(output, report)
+    except OutputError as exc:
+        raise _usage(exc.message, exc.help or "choose another path with -o") from None
+    except OSError as exc:
+        raise _usage(f"cannot write {output}: {exc.strerror or exc}", "choose another path with -o") from None
 
 
 def _tool(message: str) -> typer.Exit:
@@ -115,18 +130,20 @@ def lint(
             registry=registry, config=explicit, isolated=isolated, overrides=overrides, ignore_noqa=ignore_noqa
         )
         result = linter.lint_paths(paths)
-    except (cfgmod.ConfigError, LintUsageError) as exc:
-        raise _usage(str(exc)) from None
+    except cfgmod.ConfigError as exc:
+        sys.stderr.write(exc.render())
+        raise typer.Exit(EXIT_USAGE) from None
+    except LintUsageError as exc:
+        if exc.config_error is not None:
+            sys.stderr.write(exc.config_error.render())
+            raise typer.Exit(EXIT_USAGE) from None
+        raise _usage(str(exc), cfgmod.CONFIG_HELP) from None
     quiet_ok = quiet and fmt == "text" and not result.findings and not result.spec_errors
     if not quiet_ok:
         color = fmt == "text" and output is None and use_color(sys.stdout)
         report = render(result, fmt, color=color)
         if output is not None:
-            try:
-                output.parent.mkdir(parents=True, exist_ok=True)
-                output.write_text(report, encoding="utf-8")
-            except OSError as exc:
-                raise _usage(f"cannot write {output}: {exc.strerror}") from None
+            _write_report(output, report)
         else:
             sys.stdout.write(report)
     for msg in result.internal_errors:

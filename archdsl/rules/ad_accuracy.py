@@ -9,18 +9,21 @@ file wins when both have it.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from archdsl.diagnostics import Severity, Span
+from archdsl.fileio import InputError, read_input
 from archdsl.ir import Graph
 from archdsl.rules.base import Finding, Rule, RuleConfigError, RuleOptions
 from archdsl.rules.context import LintContext
+from archdsl.rules.tomlread import ConfigError, read_toml
 
 OFA62_TOP1 = 75.8
+#: the largest results file read (accuracies of nets by name)
+MAX_RESULTS_BYTES = 16 << 20
 
 
 class Options(RuleOptions):
@@ -43,12 +46,16 @@ def _load_results(path: Path) -> dict[str, Any]:
         raise ResultsError(f"results file '{path}' not found") from None
     if key not in _RESULTS_CACHE:
         try:
-            text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except FileNotFoundError:
-            raise ResultsError(f"results file '{path}' not found") from None
-        except (OSError, ValueError) as exc:
-            raise ResultsError(f"cannot read results file '{path}': {exc}") from None
+            if path.suffix == ".toml":
+                data = read_toml(path)
+            else:
+                data = json.loads(read_input(path, MAX_RESULTS_BYTES, str(path)).decode("utf-8"))
+        except InputError as exc:
+            raise ResultsError(f"cannot read results file: {exc.message}") from None
+        except ConfigError as exc:
+            raise ResultsError(f"results file: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise ResultsError(f"cannot read results file '{path}': {type(exc).__name__}: {exc}") from None
         if not isinstance(data, dict):
             raise ResultsError(f"results file '{path}' must map net names to accuracies")
         _RESULTS_CACHE[key] = data

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from archdsl.diagnostics import Severity
-from archdsl.ir import Graph
+from archdsl.ir import Graph, Node, Scope
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import GraphIndex, LintContext
 from archdsl.rules.graphutil import is_grouped
@@ -21,33 +21,61 @@ class Options(RuleOptions):
     count_grouped: bool = True
 
 
+def _first(path: str) -> str:
+    return path.split(".", 1)[0]
+
+
+class _StageIndex:
+    """What AD101 asks of a graph, indexed once: nodes and columns scopes by stage (a top-level
+    statement, the first segment of a path), the child scopes of each scope, and which paths hold
+    a weighted op. Stage by stage scans of the whole graph made the rule quadratic."""
+
+    def __init__(self, idx: GraphIndex):
+        self.nodes: dict[str, list[Node]] = {}
+        self.weighted: set[str] = set()  # every path that is, or is above, a weighted op
+        for nid, n in idx.nodes.items():
+            self.nodes.setdefault(_first(nid), []).append(n)
+            if n.op in WEIGHTED:
+                parts = nid.split(".")
+                for i in range(len(parts), 0, -1):
+                    prefix = ".".join(parts[:i])
+                    if prefix in self.weighted:
+                        break
+                    self.weighted.add(prefix)
+        self.columns: dict[str, list[Scope]] = {}
+        for sc in idx.graph.scopes:
+            if sc.kind == "columns":
+                self.columns.setdefault(_first(sc.path), []).append(sc)
+        self.children: dict[str, list[str]] = {}
+        for path in idx.scopes:
+            if "." in path:
+                self.children.setdefault(path.rsplit(".", 1)[0], []).append(path)
+
+
+def _stage_index(idx: GraphIndex) -> _StageIndex:
+    return idx.memo("AD101", lambda: _StageIndex(idx))
+
+
 def stage_columns(idx: GraphIndex, stage: str, count_grouped: bool = True) -> tuple[int, str]:
     """The number of parallel columns of a stage, and what gives it (for the message)."""
     best, why = 1, "no parallel columns"
-    prefix = stage + "."
-    for s in idx.graph.scopes:
-        if s.kind != "columns" or not (s.path == stage or s.path.startswith(prefix)):
-            continue
+    si = _stage_index(idx)
+    for s in si.columns.get(stage, ()):
         n = int(s.args.get("n") or 1)
         if s.args.get("split"):
             k, how = n, "columns(split = true)"
         elif s.args.get("join") in ("concat", "shuffle", "project"):
             # parallel feature columns: count the columns that compute something
-            cols = [c for c in idx.scopes if c.startswith(s.path + ".") and c.count(".") == s.path.count(".") + 1]
-            k = sum(
-                1
-                for c in cols
-                if any(n.op in WEIGHTED for nid, n in idx.nodes.items() if nid.startswith(c + ".") or nid == c)
-            )
+            k = sum(1 for c in si.children.get(s.path, ()) if c in si.weighted)
             how = f'columns(join = "{s.args.get("join")}")'
         else:
             continue  # add/mul joins are residual or multi-branch blocks, not columns
         if k > best:
             best, why = k, f"{how} at {s.path}"
     if count_grouped:
-        for nid, node in idx.nodes.items():
-            if (nid == stage or nid.startswith(prefix)) and is_grouped(node, idx) and node.args.groups > best:
-                best, why = node.args.groups, f"grouped conv (groups = {node.args.groups}) at {nid}"
+        for node in si.nodes.get(stage, ()):
+            if is_grouped(node, idx) and node.args.groups > best:
+                best, why = node.args.groups, f"grouped conv (groups = {node.args.groups}) at {node.id}"
     return best, why
 
 
@@ -120,12 +148,14 @@ class ColumnarDesign(Rule):
         stages = list(graph.stages)
         if not stages:
             return []
-        stem = options.stem if options.stem is not None else (["stem"] if "stem" in stages else stages[:1])
+        stem = set(options.stem if options.stem is not None else (["stem"] if "stem" in stages else stages[:1]))
+        skip = set(options.skip)
+        si = _stage_index(idx)
         out: list[Finding] = []
         for stage in stages:
-            if stage in stem or stage in options.skip:
+            if stage in stem or stage in skip:
                 continue
-            nodes = [n for nid, n in idx.nodes.items() if nid == stage or nid.startswith(stage + ".")]
+            nodes = si.nodes.get(stage, [])
             if not nodes or not any(n.op in WEIGHTED for n in nodes):
                 continue
             first_in = idx.in_type(nodes[0]) if nodes[0].inputs else None

@@ -65,21 +65,36 @@ class DeadOps(Rule):
         live = idx.live
         dead = [n for n in graph.nodes if n.id not in live]
         dead_ids = {n.id for n in dead}
+        # dead regions: the connected groups of dead ops (union-find over their edges), so that
+        # many dead branches feeding one long dead chain cost one pass, not one walk each
+        parent = {nid: nid for nid in dead_ids}
+
+        def root(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for n in dead:
+            for i in n.inputs:
+                if i in dead_ids:
+                    a, b = root(n.id), root(i)
+                    if a != b:
+                        parent[a] = b
+        regions: dict[str, list] = {}
+        for n in dead:  # graph order: a region's first op has no dead input
+            regions.setdefault(root(n.id), []).append(n)
         out = []
-        for node in dead:
-            if any(i in dead_ids for i in node.inputs):
-                continue  # not the first op of its dead region
-            region: set[str] = set()
-            stack = [node.id]
-            while stack:
-                nid = stack.pop()
-                if nid in region or nid not in dead_ids:
-                    continue
-                region.add(nid)
-                stack.extend(idx.consumers.get(nid, ()))
-            params = sum(idx.nodes[r].params for r in region)
+        for members in regions.values():
+            node = members[0]
+            params = sum(m.params for m in members)
             span, notes = ctx.locate(graph, node.id)
-            ops = f"{len(region)} op{'s' if len(region) != 1 else ''}"
+            others = [m for m in members[1:] if not any(i in dead_ids for i in m.inputs)]
+            if others:
+                shown = ", ".join(f"'{m.op}' ({ctx.locate(graph, m.id)[0]})" for m in others[:3])
+                more = f", … ({len(others) - 3} more)" if len(others) > 3 else ""
+                notes = (*notes, f"the region also starts at {shown}{more}")
+            ops = f"{len(members)} op{'s' if len(members) != 1 else ''}"
             out.append(
                 self.finding(
                     f"the result of '{node.op}' never reaches the output ({ops}, {params:,} parameters are dead)",

@@ -93,15 +93,15 @@ class UnusedBlock(Rule):
 
 def _net_family(ctx: LintContext, ndef: ast.NetDef) -> list[ast.NetDef]:
     """The net, the nets it extends, and every net that extends it (their bodies see its params)."""
-    nets = list(ctx.program.nets.values())
     family = ctx.net_chain(ndef.name)
-    grew = True
-    while grew:
-        grew = False
-        for n in nets:
-            if n not in family and n.extends is not None and any(n.extends.name == f.name for f in family):
-                family.append(n)
-                grew = True
+    seen = {id(n) for n in family}
+    todo = [n.name for n in family]
+    while todo:
+        for child in ctx.extended_by(todo.pop()):
+            if id(child) not in seen:
+                seen.add(id(child))
+                family.append(child)
+                todo.append(child.name)
     return family
 
 
@@ -171,12 +171,16 @@ class UnusedParameter(Rule):
                         help="use it in the block's body, or remove it (and the arguments that set it)",
                     )
                 )
+        by_family: dict[str, set[str]] = {}  # every net of a family sees the same uses: compute them once
         for n in root.nets:
-            used: set[str] = set()
-            for f in _net_family(ctx, n):
-                used |= referenced_names(f.body) | referenced_names([p.default for p in f.params if p.default])
-                if f.extends is not None:
-                    used |= referenced_names(f.extends.args)
+            key = ctx.family_key(n.name)
+            used = by_family.get(key)
+            if used is None:
+                used = by_family[key] = set()
+                for f in _net_family(ctx, n):
+                    used |= referenced_names(f.body) | referenced_names([p.default for p in f.params if p.default])
+                    if f.extends is not None:
+                        used |= referenced_names(f.extends.args)
             for p in _unused_params(n.params, used):
                 out.append(
                     self.finding(

@@ -19,12 +19,13 @@
 The nearest ``pyproject.toml`` upward from each spec that has a ``[tool.archdsl]`` table applies to
 it (files without that table are passed over, as ruff does). ``--config FILE`` names one file for
 every spec: its ``[tool.archdsl.lint]`` table, or, when it has none, the whole file is the table.
+
+The files are read by :mod:`archdsl.rules.tomlread` (bounded, located errors); globs are matched
+in linear time by :mod:`archdsl.rules.globmatch`.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,26 @@ from pydantic import ValidationError
 
 from archdsl.diagnostics import Severity, did_you_mean
 from archdsl.rules.base import RuleOptions
+from archdsl.rules.globmatch import MAX_GLOB_CHARS, Glob
 from archdsl.rules.registry import Registry
+from archdsl.rules.tomlread import CONFIG_HELP, ConfigError, read_toml
+
+__all__ = [
+    "FAIL_ON",
+    "MAX_PER_FILE_IGNORES",
+    "ConfigError",
+    "ConfigFinder",
+    "LintConfig",
+    "Resolved",
+    "from_table",
+    "load_file",
+    "resolve",
+]
 
 KEYS = ("select", "extend-select", "ignore", "fail-on", "severity", "per-file-ignores", "rules")
 FAIL_ON = ("error", "warning", "info", "never")
-
-
-class ConfigError(Exception):
-    """The configuration is invalid (a usage error: exit code 2)."""
+#: most entries of per-file-ignores (each file is matched against every glob)
+MAX_PER_FILE_IGNORES = 1024
 
 
 @dataclass
@@ -99,6 +112,18 @@ def from_table(table: dict[str, Any], root: Path, source: Path | None) -> LintCo
     pfi = table.get("per-file-ignores", {})
     if not isinstance(pfi, dict):
         raise ConfigError(f"{where}: 'per-file-ignores' must be a table of \"glob\" = [codes]")
+    if len(pfi) > MAX_PER_FILE_IGNORES:
+        raise ConfigError(
+            f"{where}: 'per-file-ignores' has {len(pfi):,} entries, above the limit of {MAX_PER_FILE_IGNORES:,}",
+            help="merge globs (** spans folders)",
+        )
+    for k in pfi:
+        if len(k) > MAX_GLOB_CHARS:
+            raise ConfigError(
+                f"{where}: a per-file-ignores glob of {len(k):,} characters, above the limit of "
+                f"{MAX_GLOB_CHARS:,}: '{k[:40]}…'",
+                help="a glob is a relative path (** spans folders)",
+            )
     cfg.per_file_ignores = {k: _strings(v, f"per-file-ignores.{k}", where) for k, v in pfi.items()}
     rules = table.get("rules", {})
     if not isinstance(rules, dict) or not all(isinstance(v, dict) for v in rules.values()):
@@ -109,71 +134,73 @@ def from_table(table: dict[str, Any], root: Path, source: Path | None) -> LintCo
     return cfg
 
 
+def _archdsl_table(data: dict[str, Any]) -> Any:
+    tool = data.get("tool")
+    return tool.get("archdsl") if isinstance(tool, dict) else None
+
+
 def load_file(path: Path) -> LintConfig:
     """Read a config file named with --config."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file '{path}' not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file '{path}': {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    lint = data.get("tool", {}).get("archdsl", {}).get("lint")
+    data = read_toml(path)
+    ours = _archdsl_table(data)
+    lint = ours.get("lint") if isinstance(ours, dict) else None
     table = lint if isinstance(lint, dict) else data
     return from_table(table, path.resolve().parent, path)
 
 
+class ConfigFinder:
+    """Finds the nearest pyproject.toml with a ``[tool.archdsl]`` table, reading each file once.
+
+    The answer is remembered for every folder walked through, so linting many files in many
+    folders reads and parses each pyproject.toml once, not once per folder below it.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[Path, Path | None] = {}
+        self._data: dict[Path, dict[str, Any]] = {}
+
+    def data(self, path: Path) -> dict[str, Any]:
+        if path not in self._data:
+            self._data[path] = read_toml(path)
+        return self._data[path]
+
+    def find(self, start: Path) -> Path | None:
+        d = start.resolve()
+        if d.is_file():
+            d = d.parent
+        walked: list[Path] = []
+        found: Path | None = None
+        for folder in (d, *d.parents):
+            if folder in self._found:
+                found = self._found[folder]
+                break
+            walked.append(folder)
+            cand = folder / "pyproject.toml"
+            if cand.is_file() and isinstance(_archdsl_table(self.data(cand)), dict):
+                found = cand
+                break
+        for folder in walked:
+            self._found[folder] = found
+        return found
+
+    def load(self, path: Path) -> LintConfig:
+        ours = _archdsl_table(self.data(path))
+        table = ours.get("lint", {}) if isinstance(ours, dict) else {}
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.archdsl.lint] must be a table", help=CONFIG_HELP)
+        return from_table(table, path.resolve().parent, path)
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml upward from ``start`` that has a [tool.archdsl] table."""
-    d = start.resolve()
-    if d.is_file():
-        d = d.parent
-    for folder in (d, *d.parents):
-        cand = folder / "pyproject.toml"
-        if cand.is_file():
-            try:
-                data = tomllib.loads(cand.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{cand}: cannot read it: {exc}") from None
-            if isinstance(data.get("tool", {}).get("archdsl"), dict):
-                return cand
-    return None
+    return ConfigFinder().find(start)
 
 
 def load_pyproject(path: Path) -> LintConfig:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    table = data.get("tool", {}).get("archdsl", {}).get("lint", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.archdsl.lint] must be a table")
-    return from_table(table, path.resolve().parent, path)
+    return ConfigFinder().load(path)
 
 
 # ---- resolving the configuration against the registry ---------------------------------------
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """A path glob: ``*`` and ``?`` stay inside one folder, ``**/`` spans any number of folders."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
 
 
 def relative_key(file: Path, root: Path) -> str:
@@ -193,7 +220,7 @@ class Resolved:
     severity: dict[str, Severity]
     options: dict[str, RuleOptions]
     #: (glob, compiled glob, codes dropped)
-    per_file_ignores: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = ()
+    per_file_ignores: tuple[tuple[str, Glob, frozenset[str]], ...] = ()
 
     def codes_for(self, file: Path) -> frozenset[str]:
         """The active codes for one file, after per-file ignores."""
@@ -241,7 +268,7 @@ def resolve(cfg: LintConfig, reg: Registry) -> Resolved:
             loc = ".".join(str(x) for x in err.get("loc", ()))
             raise ConfigError(f"{where}: [rules.{rule.code}] {loc}: {err['msg']}") from None
     pfi = tuple(
-        (p, glob_to_regex(p), frozenset(_expand(reg, codes, f"per-file-ignores '{p}'", where)))
+        (p, Glob.compile(p), frozenset(_expand(reg, codes, f"per-file-ignores '{p}'", where)))
         for p, codes in cfg.per_file_ignores.items()
     )
     return Resolved(cfg, frozenset(active), severity, options, pfi)

@@ -9,7 +9,7 @@ file (the call of the block), and says in a note where the op itself was written
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ class GraphIndex:
     nodes: dict[str, Node] = field(init=False)
     consumers: dict[str, list[str]] = field(init=False)
     scopes: dict[str, list[Scope]] = field(init=False)
+    _memo: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.nodes = self.graph.node_map()
@@ -43,6 +44,12 @@ class GraphIndex:
             self.scopes.setdefault(s.path, []).append(s)
         for same in self.scopes.values():  # at one path: the call (block, columns ...) inside a repeat inside a stage
             same.sort(key=lambda s: _NESTING.get(s.kind, 0))
+
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """A rule's own index of this graph, built on first use and shared by later calls."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def in_type(self, node: Node, i: int = 0) -> TensorType:
         ref = node.inputs[i]
@@ -85,6 +92,10 @@ class LintContext:
     options: dict[str, RuleOptions] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # e.g. the config root, for relative paths
     _index: dict[str, GraphIndex] = field(default_factory=dict, repr=False)
+    _meta: dict[int, tuple[ast.NetDef, dict[str, ast.MetaEntry]]] = field(default_factory=dict, repr=False)
+    _children: dict[str, list[ast.NetDef]] | None = field(default=None, repr=False)
+    _meta_of: dict[str, dict[str, ast.MetaEntry | None]] = field(default_factory=dict, repr=False)
+    _top: dict[str, str] = field(default_factory=dict, repr=False)
 
     def index(self, graph: Graph) -> GraphIndex:
         if graph.name not in self._index:
@@ -143,24 +154,80 @@ class LintContext:
     def net_chain(self, name: str) -> list[ast.NetDef]:
         """The net and the nets it extends, nearest first."""
         out: list[ast.NetDef] = []
+        seen: set[int] = set()
         cur = self.program.nets.get(name)
-        while cur is not None and cur not in out:
+        while cur is not None and id(cur) not in seen:
             out.append(cur)
+            seen.add(id(cur))
             cur = self.program.nets.get(cur.extends.name) if cur.extends else None
         return out
 
     def meta_entry(self, net: str, key: str) -> ast.MetaEntry | None:
-        """The ``meta`` entry that gave ``key`` its value (the nearest net that sets it)."""
-        for ndef in self.net_chain(net):
-            found = None
+        """The ``meta`` entry that gave ``key`` its value (the nearest net that sets it).
+
+        Remembered for every net on the way, so asking for each net of a long ``extends`` chain
+        walks the chain once, not once per net.
+        """
+        memo = self._meta_of.setdefault(key, {})
+        walked: list[str] = []
+        found: ast.MetaEntry | None = None
+        seen: set[str] = set()
+        name: str | None = net
+        while name is not None and name not in seen:
+            if name in memo:
+                found = memo[name]
+                break
+            ndef = self.program.nets.get(name)
+            if ndef is None:
+                break
+            seen.add(name)
+            walked.append(name)
+            found = self._own_meta(ndef).get(key)
+            if found is not None:
+                break
+            name = ndef.extends.name if ndef.extends else None
+        for w in walked:
+            memo[w] = found
+        return found
+
+    def family_key(self, name: str) -> str:
+        """The net at the top of ``name``'s ``extends`` chain: nets with one top form one family."""
+        walked: list[str] = []
+        seen: set[str] = set()
+        cur = name
+        while cur not in self._top:
+            ndef = self.program.nets.get(cur)
+            if ndef is None or ndef.extends is None or cur in seen or ndef.extends.name not in self.program.nets:
+                self._top[cur] = cur
+                break
+            seen.add(cur)
+            walked.append(cur)
+            cur = ndef.extends.name
+        top = self._top[cur]
+        for w in walked:
+            self._top[w] = top
+        return top
+
+    def _own_meta(self, ndef: ast.NetDef) -> dict[str, ast.MetaEntry]:
+        """The last entry of each key in the net's own ``meta`` blocks (computed once per net)."""
+        got = self._meta.get(id(ndef))
+        if got is None or got[0] is not ndef:
+            entries: dict[str, ast.MetaEntry] = {}
             for stmt in ndef.body:
                 if isinstance(stmt, ast.MetaStmt):
                     for entry in stmt.entries:
-                        if entry.key == key:
-                            found = entry
-            if found is not None:
-                return found
-        return None
+                        entries[entry.key] = entry
+            got = self._meta[id(ndef)] = (ndef, entries)
+        return got[1]
+
+    def extended_by(self, name: str) -> list[ast.NetDef]:
+        """The nets whose ``extends`` names ``name`` (an index built once per file)."""
+        if self._children is None:
+            self._children = {}
+            for n in self.program.nets.values():
+                if n.extends is not None:
+                    self._children.setdefault(n.extends.name, []).append(n)
+        return self._children.get(name, [])
 
     def net_span(self, net: str) -> Span | None:
         ndef = self.net_def(net)

@@ -5,6 +5,11 @@ compiler diagnostics and no lint findings), build a :class:`LintContext`, run ea
 ``check_program`` once and ``check_graph`` once per net, fill in severity and name, merge findings
 that point at one place (a block instantiated ten times is one finding with a note), apply
 ``noqa`` comments and report the stale ones (AQ001).
+
+Every step is linear in the size of the file and of its nets (a spec with 100,000 blocks is no
+slower per block than one with 100): suppressions are looked up by line and by code, per-file
+configuration is found once per folder, and the rules index what they scan
+(``tests/test_lint_scaling.py`` counts the work).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity, SourceMap, Span
+from archdsl.fileio import InputError, note_input, read_input
 from archdsl.rules import config as cfgmod
 from archdsl.rules.base import SEVERITY_RANK, Finding, Rule, RuleConfigError
 from archdsl.rules.context import LintContext
@@ -25,7 +31,11 @@ SKIP_DIRS = {"node_modules", "build", "dist", "__pycache__"}
 
 
 class LintUsageError(Exception):
-    """Bad configuration or options (exit code 2)."""
+    """Bad configuration or options (exit code 2); ``config_error`` when a config file is at fault."""
+
+    def __init__(self, message: str, config_error: cfgmod.ConfigError | None = None):
+        super().__init__(message)
+        self.config_error = config_error
 
 
 @dataclass
@@ -119,6 +129,31 @@ def _with_file(diags: list[Diagnostic], file: str) -> list[Diagnostic]:
     return out
 
 
+def _unreadable(path: Path, label: str) -> Diagnostic | None:
+    """Why the spec at ``path`` cannot be read, or None (it is then recorded as an input).
+
+    A FIFO or a device (``/dev/zero``), found on the command line or by a folder search, would
+    block the reader or never end; a file over the size limit would be read whole before the
+    parser refuses it. Both are refused here without reading more than the limit.
+    """
+    from archdsl.syntax.parser import MAX_SOURCE_BYTES
+
+    try:
+        read_input(path, MAX_SOURCE_BYTES, label)  # also records it: a report never replaces a spec
+    except InputError as exc:
+        if exc.reason == "too_large":
+            return Diagnostic(
+                "E105",
+                f"file is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB",
+                Span(label, 1, 1, 1, 2),
+                help="split the spec into files that import each other",
+            )
+        return Diagnostic(
+            "E602", exc.message, Span(label, 0, 0, 0, 0), help="lint reads spec files (*.arch): regular text files"
+        )
+    return None
+
+
 def _merge(findings: list[Finding], nets_in_file: int) -> list[Finding]:
     """One finding per (code, place, message); the IR paths and nets it stands for go in notes."""
     groups: dict[tuple, list[Finding]] = {}
@@ -159,7 +194,7 @@ class Linter:
         self.overrides = overrides or Overrides()
         self.ignore_noqa = ignore_noqa
         self._by_source: dict[Path | None, cfgmod.Resolved] = {}
-        self._dir_cache: dict[Path, Path | None] = {}
+        self._finder = cfgmod.ConfigFinder()
         self.sources = SourceMap()
         self.internal_errors: list[str] = []
         self.active: set[str] = set()
@@ -172,16 +207,13 @@ class Linter:
             elif self.isolated:
                 source, loader = None, cfgmod.LintConfig
             else:
-                folder = file.resolve().parent
-                if folder not in self._dir_cache:
-                    self._dir_cache[folder] = cfgmod.find_pyproject(folder)
-                source = self._dir_cache[folder]
-                loader = (lambda: cfgmod.load_pyproject(source)) if source else cfgmod.LintConfig
+                source = self._finder.find(file.resolve().parent)
+                loader = (lambda: self._finder.load(source)) if source else cfgmod.LintConfig
             if source not in self._by_source:
                 self._by_source[source] = cfgmod.resolve(self.overrides.apply(loader()), self.registry)
             return self._by_source[source]
         except cfgmod.ConfigError as exc:
-            raise LintUsageError(str(exc)) from None
+            raise LintUsageError(str(exc), exc) from None
 
     # ---- linting ------------------------------------------------------------------------
     def lint_paths(self, paths: Iterable[Path]) -> LintResult:
@@ -194,11 +226,19 @@ class Linter:
         resolved = self.resolved_for(path)
         label = str(path)
         result = FileResult(label, fail_on=resolved.config.fail_on)
+        if text is None:
+            unreadable = _unreadable(path, label)
+            if unreadable is not None:
+                result.spec_errors = [unreadable]
+                return result
         try:
             prog = load_program(path, text=text, sources=self.sources)
         except DiagnosticError as exc:
             result.spec_errors = _with_file(exc.diagnostics, label)
             return result
+        for name in prog.texts:
+            if name != label and not name.startswith("<"):
+                note_input(name)  # imported files
         resolver = Resolver(prog)
         graphs = {}
         for name in resolver.net_names():
@@ -220,6 +260,12 @@ class Linter:
             options=resolved.options,
             settings={"root": resolved.config.root},
         )
+        result.findings, result.suppressed = self.check(ctx, codes, resolved)
+        return result
+
+    def check(self, ctx: LintContext, codes: frozenset[str], resolved: cfgmod.Resolved) -> tuple[list[Finding], int]:
+        """Run the rules in ``codes`` on a compiled file; the sorted findings and how many noqa suppressed."""
+        label, graphs = ctx.file, ctx.graphs
         raw: list[Finding] = []
         for rule_cls in self.registry.rules:
             if rule_cls.code not in codes:
@@ -242,33 +288,48 @@ class Linter:
             sev = resolved.severity[rule_cls.code]
             raw.extend(f.with_(code=rule_cls.code, name=rule_cls.name, severity=sev) for f in found)
         merged = _merge(raw, len(graphs))
+        suppressed = 0
         if self.ignore_noqa:
             kept = merged
         else:
-            kept, result.suppressed, directives = self._apply_noqa(merged, ctx.text, label)
+            kept, suppressed, directives = self._apply_noqa(merged, ctx.text, label)
             if "AQ001" in codes:
                 kept.extend(self._stale(directives, codes, resolved))
         kept.sort(key=lambda f: (f.span.line if f.span else 0, f.span.col if f.span else 0, f.code, f.message))
-        result.findings = kept
-        return result
+        return kept, suppressed
 
     # ---- suppression --------------------------------------------------------------------
     @staticmethod
     def _apply_noqa(findings: list[Finding], text: str, file: str):
+        """Drop the findings that a directive covers; mark the codes of each directive that were used.
+
+        Line directives are looked up by line; the file-level ones are tried once per distinct
+        code (whether one covers a code does not depend on the finding), so the work is linear in
+        the findings plus the directives, however many of each a file has.
+        """
         directives = parse_directives(text, file)
         by_line: dict[int, list[Directive]] = {}
-        file_level = []
+        file_level: list[Directive] = []
         for d in directives:
             (file_level if d.file_level else by_line.setdefault(d.line, [])).append(d)
+        file_hit: dict[str, bool] = {}
         kept, suppressed = [], 0
         for f in findings:
-            hit = False
-            cands = [*by_line.get(f.span.line, []), *file_level] if f.span and f.span.file == file else file_level
-            for d in cands:
-                tok = d.matches(f.code)
-                if tok is not None:
-                    d.used.add(tok)
-                    hit = True
+            hit = file_hit.get(f.code)
+            if hit is None:
+                hit = False
+                for d in file_level:
+                    tok = d.matches(f.code)
+                    if tok is not None:
+                        d.used.add(tok)
+                        hit = True
+                file_hit[f.code] = hit
+            if f.span and f.span.file == file:
+                for d in by_line.get(f.span.line, ()):
+                    tok = d.matches(f.code)
+                    if tok is not None:
+                        d.used.add(tok)
+                        hit = True
             if hit:
                 suppressed += 1
             else:
@@ -278,6 +339,7 @@ class Linter:
     def _stale(self, directives: list[Directive], codes: frozenset[str], resolved: cfgmod.Resolved) -> list[Finding]:
         rule = self.registry.by_code["AQ001"]()
         sev = resolved.severity["AQ001"]
+        expanded: dict[str, list[type[Rule]]] = {}
         out = []
         for d in directives:
             if d.codes is None:
@@ -291,7 +353,9 @@ class Linter:
             for tok in d.codes:
                 if tok in d.used:
                     continue
-                matched = self.registry.expand(tok)
+                matched = expanded.get(tok)
+                if matched is None:
+                    matched = expanded[tok] = self.registry.expand(tok)
                 if not matched:
                     if not tok.startswith(COMPILER_CODES):
                         unknown.append(tok)

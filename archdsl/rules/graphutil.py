@@ -55,29 +55,59 @@ def persists(node: Node, idx: GraphIndex) -> bool:
     Attention condensers pool, compute, then upsample back: the lower resolution lives only inside
     the branch. Walks forward from the node and stops where a tensor is back to the node's input
     resolution; True when some path reaches the output at the reduced resolution.
+
+    The answers of every node walked are remembered per input resolution, so a thousand columns
+    that each downsample and then join one long trunk walk the trunk once, not a thousand times.
     """
     tin = idx.in_type(node)
-    seen: set[str] = set()
-    stack = [node.id]
+    h, w = tin.h, tin.w
+    memo: dict[str, bool] = idx.memo(f"persists:{h}x{w}", dict)
+    output = idx.graph.output
+
+    def onward(nid: str) -> list[str]:  # the consumers that are still below the resolution
+        out = []
+        for c in idx.consumers.get(nid, ()):
+            n = idx.nodes[c]
+            if not (n.out.layout == "chw" and n.out.h >= h and n.out.w >= w):
+                out.append(c)
+        return out
+
+    stack: list[tuple[str, bool]] = [(node.id, False)]
+    open_: set[str] = set()
     while stack:
-        nid = stack.pop()
-        if nid in seen:
+        nid, done = stack.pop()
+        if done:
+            open_.discard(nid)
+            memo[nid] = any(memo.get(c, False) for c in onward(nid))
             continue
-        seen.add(nid)
-        n = idx.nodes[nid]
-        if nid != node.id and n.out.layout == "chw" and n.out.h >= tin.h and n.out.w >= tin.w:
-            continue  # restored
-        if nid == idx.graph.output:
-            return True
-        stack.extend(idx.consumers.get(nid, ()))
-    return False
+        if nid in memo or nid in open_:
+            continue
+        if nid == output:
+            memo[nid] = True
+            continue
+        open_.add(nid)
+        stack.append((nid, True))
+        stack.extend((c, False) for c in onward(nid) if c not in memo)
+    return memo[node.id]
 
 
 def skip_back(node: Node | None, idx: GraphIndex, through: Iterable[str]) -> Node | None:
-    """The first producer upstream of ``node`` (inclusive) whose op is not in ``through``."""
-    through = set(through)
+    """The first producer upstream of ``node`` (inclusive) whose op is not in ``through``.
+
+    Remembered for every node on the way (per set of ops), so many consumers of one long chain
+    of pass-through ops walk it once.
+    """
+    through = frozenset(through)
+    memo: dict[str, Node | None] = idx.memo(f"skip_back:{','.join(sorted(through))}", dict)
+    walked: list[str] = []
     while node is not None and node.op in through and node.inputs:
+        if node.id in memo:
+            node = memo[node.id]
+            break
+        walked.append(node.id)
         node = idx.producer(node)
+    for nid in walked:
+        memo[nid] = node
     return node
 
 

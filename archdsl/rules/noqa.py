@@ -12,6 +12,7 @@ suppresses nothing is itself a finding (AQ001); text after the codes is free com
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -30,13 +31,28 @@ class Directive:
     used: set[str] = field(default_factory=set)  # the codes (or "*") that suppressed something
 
     def matches(self, code: str) -> str | None:
-        """The token of this directive that covers ``code``, or None."""
+        """The first token of this directive that covers ``code`` (the code or a prefix of it), or None.
+
+        Looks up each prefix of the code instead of trying each token, so a directive with
+        thousands of codes costs no more per finding than one with a single code.
+        """
         if self.codes is None:
             return "*"
-        for tok in self.codes:
-            if code == tok or code.startswith(tok):
-                return tok
-        return None
+        first = self._first
+        best = None
+        for k in range(len(code) + 1):
+            i = first.get(code[:k])
+            if i is not None and (best is None or i < best):
+                best = i
+        return None if best is None else self.codes[best]
+
+    @functools.cached_property
+    def _first(self) -> dict[str, int]:
+        """Each token and the position of its first occurrence."""
+        out: dict[str, int] = {}
+        for i, tok in enumerate(self.codes or ()):
+            out.setdefault(tok, i)
+        return out
 
 
 def _comment_start(line: str) -> int | None:
