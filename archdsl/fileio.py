@@ -38,6 +38,7 @@ __all__ = [
     "forget_inputs",
     "install_signal_handlers",
     "note_input",
+    "open_input",
     "read_input",
 ]
 
@@ -162,6 +163,25 @@ def read_input(path: str | os.PathLike[str], limit: int, label: str | None = Non
         _INPUTS[(st.st_dev, st.st_ino)] = label
         _INPUT_PATHS[os.path.realpath(p)] = label
     return b"".join(chunks)
+
+
+def open_input(path: str | os.PathLike[str], limit: int | None = None, label: str | None = None) -> IO[bytes]:
+    """The regular file ``path`` opened for binary reading (seekable); records it as an input.
+
+    For inputs too large to read whole (weights files): the caller reads what it needs. The same
+    refusals as :func:`read_input` (missing, directory, special file, above ``limit`` bytes), without
+    blocking on a FIFO.
+    """
+    p = os.fspath(path)
+    label = label or p
+    fd, st = _open_regular(p, label)
+    if limit is not None and st.st_size > limit:
+        os.close(fd)
+        raise InputError(f"'{label}' is {st.st_size:,} bytes, above the limit of {limit:,}", "too_large", p)
+    with _LOCK:
+        _INPUTS[(st.st_dev, st.st_ino)] = label
+        _INPUT_PATHS[os.path.realpath(p)] = label
+    return os.fdopen(fd, "rb")
 
 
 def check_output(path: str | os.PathLike[str]) -> None:
