@@ -62,7 +62,7 @@ class HeaderError(ValueError):
     """The file is not a valid safetensors file; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     """One tensor of the header. ``offset`` is absolute (from the start of the file)."""
 
@@ -86,11 +86,13 @@ class Header:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise HeaderError(f"the header has the key {key!r} twice")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: find the culprit
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise HeaderError(f"the header has the key {key!r} twice")
+            seen.add(key)
     return out
 
 

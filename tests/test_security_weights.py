@@ -75,7 +75,7 @@ MALFORMED = {
     "huge shape": (_edited(lambda h: h["y.bn.bias"].update(shape=[2**40, 2**40])), "data_offsets give 16"),
     "too many dims": (_edited(lambda h: h["y.bn.bias"].update(shape=[1] * 40)), "40 dimensions"),
     "metadata": (_edited(lambda h: h.update(__metadata__={"a": 1})), "__metadata__ must be an object of strings"),
-    "huge header length": (struct.pack("<Q", 2**63) + b"{}", "above the limit of 100,000,000"),
+    "huge header length": (struct.pack("<Q", 2**63) + b"{}", "above the limit of"),
     "header past the end": (struct.pack("<Q", 4096) + b"{}", "runs past the end of the file"),
     "too short": (b"\x01\x02", "too short"),
     "not UTF-8": (gen.safetensors_bytes(None, raw_header=b'{"\xff": 1}'), "not UTF-8"),
@@ -519,19 +519,33 @@ def test_artefacts_never_replace_an_input(ext_net, tmp_path):
 # ---- memory ----------------------------------------------------------------------------------------------------
 
 
+LAUNCHER = """
+import os, subprocess, sys
+with open(sys.argv[1], "wb") as err:
+    proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _peak_mb(args: list[str], cwd: Path) -> tuple[int, float, str]:
-    """Exit code, peak RSS (MiB, of this child alone: os.wait4) and stderr of an archdsl command."""
-    with open(cwd / ".stderr", "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "archdsl", *args],
-            cwd=cwd,
-            env={**os.environ, "NO_COLOR": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, (cwd / ".stderr").read_text()
+    """Exit code, peak RSS (MiB) and stderr of an archdsl command.
+
+    The command is started by a small launcher process: a child's ``ru_maxrss`` counts the pages it
+    shared with its parent when it was forked, so a child of this (large) test process would report
+    this process's size, not its own."""
+    err = cwd / ".stderr"
+    out = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(err), sys.executable, "-m", "archdsl", *args],
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    code, kb = out.stdout.split()
+    return int(code), int(kb) / 1024, err.read_text()
 
 
 def test_peak_memory_stays_near_the_model_size(tmp_path):

@@ -245,8 +245,9 @@ class OnnxBackend:
             _refuse_embedded(graph, "-O external_data=false keeps them in the .onnx", "leave external_data unset")
         path = output_path(request.output, graph)
         st = path.with_suffix(".safetensors")
-        for target in (path, artefacts.data_path_for(path), st):  # refuse before any work is done
-            check_output(target)
+        for target, kind in ((path, "onnx"), (st, "safetensors")):  # refuse before any work is done
+            if kind in emit:
+                check_output(target)
         tensors, origin = resolve_weights(graph, opts.weights, opts.seed)
         result = CompileResult()
         if "onnx" in emit:

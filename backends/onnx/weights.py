@@ -159,8 +159,8 @@ class Budget:
 
     @classmethod
     def of(cls, graph: Graph | None) -> Budget:
-        if graph is None:
-            return cls(1 << 20, 1 << 31)
+        if graph is None:  # a few thousand tensors (a 17 MB safetensors header), 2^31 values
+            return cls(1 << 11, 1 << 31)
         specs = list(tensor_specs(graph))
         return cls(len(specs), sum(math.prod(t.shape) for t in specs))
 

@@ -46,6 +46,9 @@ MAX_BYTES = 8 * 2**31 + 2**28
 """The largest weights file read: 2^31 parameters (the resolver's limit) as float64, plus headers."""
 MAX_MEMBERS = 1 << 16
 """The most members a ``torch.save`` archive may have (one a tensor, plus a few)."""
+MAX_HEADER = 16 << 20
+"""The longest safetensors header read (the format allows 100 MB; parsing one costs about ten times
+its size in Python objects, and 16 MB describe some 200,000 tensors)."""
 
 
 class WeightsError(ValueError):
@@ -59,7 +62,7 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 def _read_safetensors(fh: IO[bytes]) -> dict[str, torch.Tensor]:
     try:
-        header = read_header(fh, os.fstat(fh.fileno()).st_size, supported=tuple(_DTYPES))
+        header = read_header(fh, os.fstat(fh.fileno()).st_size, max_header=MAX_HEADER, supported=tuple(_DTYPES))
     except HeaderError as exc:
         raise WeightsError(f"not a valid safetensors file: {exc}") from None
     out: dict[str, torch.Tensor] = {}
