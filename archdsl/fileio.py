@@ -162,13 +162,19 @@ def read_input(path: str | os.PathLike[str], limit: int, label: str | None = Non
     return b"".join(chunks)
 
 
-def open_input(path: str | os.PathLike[str], label: str | None = None) -> IO[bytes]:
-    """The regular file ``path`` opened for binary reading (for readers that stream, such as
-    ``torch.load``); records it as an input. Refuses what :func:`read_input` refuses, without
-    blocking, but has no size limit: the caller bounds what it reads."""
+def open_input(path: str | os.PathLike[str], limit: int | None = None, label: str | None = None) -> IO[bytes]:
+    """The regular file ``path`` opened for binary reading (seekable); records it as an input.
+
+    For inputs too large to read whole (weights files) and for readers that stream (``torch.load``):
+    the caller reads what it needs. The same refusals as :func:`read_input` (missing, directory,
+    special file, above ``limit`` bytes), without blocking on a FIFO.
+    """
     p = os.fspath(path)
     label = label or p
     fd, st = _open_regular(p, label)
+    if limit is not None and st.st_size > limit:
+        os.close(fd)
+        raise InputError(f"'{label}' is {st.st_size:,} bytes, above the limit of {limit:,}", "too_large", p)
     _record(p, st, label)
     return os.fdopen(fd, "rb")
 

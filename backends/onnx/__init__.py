@@ -20,7 +20,16 @@ Modules: :mod:`.options` (``-O`` keys), :mod:`.weights` (contract names, files, 
 
 from __future__ import annotations
 
-from .backend import BACKEND, OnnxBackend, build_model, check_support, serialize
+from .backend import BACKEND, OnnxBackend, build_model, check_support, save_model, serialize
 from .options import OnnxOptions, parse_options
 
-__all__ = ["BACKEND", "OnnxBackend", "OnnxOptions", "build_model", "check_support", "parse_options", "serialize"]
+__all__ = [
+    "BACKEND",
+    "OnnxBackend",
+    "OnnxOptions",
+    "build_model",
+    "check_support",
+    "parse_options",
+    "save_model",
+    "serialize",
+]

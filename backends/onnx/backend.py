@@ -2,12 +2,16 @@
 
 ``build_model`` runs: options → opset support check → weights → folding (:mod:`.folding`) →
 one emitter per node (:mod:`.emit`) → metadata → shape inference (checked against the IR's own
-shapes) → ``onnx.checker``. ``OnnxBackend.compile`` writes the bytes, serialised
-deterministically.
+shapes) → ``onnx.checker``, all on a skeleton model whose large initializers are external-data
+references (:mod:`.artefacts`), then puts the weights in. ``OnnxBackend.compile`` (and
+:func:`save_model`) instead stream the skeleton and the weight arrays to the ``.onnx`` file, or
+to ``.onnx`` plus ``.onnx.data`` (ONNX external data: ``-O external_data=true``, or more than
+1.8 GB of weights), atomically and deterministically.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +22,16 @@ from onnx import helper
 import archdsl
 from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from archdsl.fileio import check_output
 from archdsl.ir import Graph
 
-from . import safetensors
+from . import artefacts, safetensors
 from .builder import Builder, value_info
 from .emitters import CHECKS, EMITTERS
 from .folding import lower
 from .metadata import annotate, location
 from .options import DEFAULT_OPSET, OnnxOptions, max_opset, parse_options
-from .weights import resolve_weights
+from .weights import resolve_weights, tensor_specs
 
 EMITS = ("onnx", "safetensors")
 
@@ -59,18 +64,71 @@ def build_model(
 ) -> onnx.ModelProto:
     """The ONNX model of ``graph``. ``weights`` (a path or name → array dict) overrides ``options.weights``.
 
-    Raises :class:`DiagnosticError` for user errors: bad options, ops the opset cannot express,
-    weights that do not fit the graph.
+    The model holds its weights (``raw_data``), so it must stay under protobuf's 2 GB; for larger
+    nets use :func:`save_model`, which writes ONNX external data. Raises :class:`DiagnosticError`
+    for user errors: bad options, ops the opset cannot express, weights that do not fit the graph.
     """
     opts = options if isinstance(options, OnnxOptions) else parse_options(options)
+    _check_request(graph, opts)
+    _refuse_embedded(graph, "build_model returns a ModelProto holding the weights", "use save_model(graph, path)")
+    tensors, origin = resolve_weights(graph, weights if weights is not None else opts.weights, opts.seed)
+    return artefacts.embed(_build(graph, opts, tensors, origin))
+
+
+def save_model(
+    graph: Graph,
+    path: str | Path,
+    options: OnnxOptions | dict[str, Any] | None = None,
+    weights: str | Path | dict[str, np.ndarray] | None = None,
+) -> list[Path]:
+    """Write the ONNX model of ``graph`` to ``path`` (with ``path.data`` beside it when the weights
+    go to external data: ``-O external_data``, or more than 1.8 GB of them); returns the files."""
+    opts = options if isinstance(options, OnnxOptions) else parse_options(options)
+    _check_request(graph, opts)
+    if opts.external_data is False:
+        _refuse_embedded(graph, "-O external_data=false keeps the weights in the .onnx", "leave external_data unset")
+    tensors, origin = resolve_weights(graph, weights if weights is not None else opts.weights, opts.seed)
+    built = _build(graph, opts, tensors, origin)
+    del tensors
+    return [p for p, _ in artefacts.write(built, Path(path), _external(opts, built))]
+
+
+def _check_request(graph: Graph, opts: OnnxOptions) -> None:
     diags = check_support(graph, opts.opset)
     if diags:
         raise DiagnosticError(diags)
-    tensors, origin = resolve_weights(graph, weights if weights is not None else opts.weights, opts.seed)
-    return _build(graph, opts, tensors, origin)
 
 
-def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], origin: str) -> onnx.ModelProto:
+def weight_bytes(graph: Graph) -> int:
+    """The bytes of the graph's weights as float32 (an upper bound of the model's initializers, up
+    to a few small constants), known before any weight exists."""
+    return 4 * sum(math.prod(t.shape) for t in tensor_specs(graph))
+
+
+def _refuse_embedded(graph: Graph, what: str, fix: str) -> None:
+    size = weight_bytes(graph)
+    if size > artefacts.EMBEDDED_MAX:
+        raise DiagnosticError(
+            Diagnostic(
+                "B101",
+                f"net {graph.name} has {size / 1e9:.2f} GB of weights, too many for one protobuf message "
+                f"(2 GB at most): {what}",
+                None,
+                Severity.ERROR,
+                f"{fix}: the weights then go to a .onnx.data file beside the model (ONNX external data)",
+            )
+        )
+
+
+def _external(opts: OnnxOptions, built: artefacts.Built) -> bool:
+    if opts.external_data is not None:
+        return opts.external_data
+    return built.weight_bytes > artefacts.EXTERNAL_BYTES
+
+
+def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], origin: str) -> artefacts.Built:
+    """The skeleton model (:mod:`.artefacts`) and its weight arrays; shape inference and the checker
+    run on the skeleton, so they cost no memory for the weights."""
     low = lower(graph, tensors, fold=opts.fold, merge=opts.merge_branches)
     b = Builder(opts.opset, low.weights, low.types, opts.fold, low.split_groups)
     env = {i.name: i.name for i in graph.inputs}
@@ -91,7 +149,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
                 "choose another with -O output_name=NAME",
             )
         )
-    g = b.finish(inputs, final, out_info, graph.name)
+    g, arrays, data_bytes = b.finish(inputs, final, out_info, graph.name)
     opset_ids = [helper.make_opsetid("", opts.opset)]
     model = helper.make_model(
         g,
@@ -109,9 +167,10 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
             model = inferred
         else:
             del model.graph.value_info[kept:]
+    built = artefacts.Built(model, arrays, data_bytes)
     if opts.check:
-        onnx.checker.check_model(model, full_check=True)
-    return model
+        artefacts.check(built)
+    return built
 
 
 def _resize_shapes(model: onnx.ModelProto, low, batch) -> list[onnx.ValueInfoProto]:
@@ -181,25 +240,31 @@ class OnnxBackend:
                     "artefacts: " + ", ".join(EMITS),
                 )
             )
-        diags = check_support(graph, opts.opset)
-        if diags:
-            raise DiagnosticError(diags)
-        tensors, origin = resolve_weights(graph, opts.weights, opts.seed)
-        model = _build(graph, opts, tensors, origin)
+        _check_request(graph, opts)
+        if "onnx" in emit and opts.external_data is False:
+            _refuse_embedded(graph, "-O external_data=false keeps them in the .onnx", "leave external_data unset")
         path = output_path(request.output, graph)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        st = path.with_suffix(".safetensors")
+        for target, kind in ((path, "onnx"), (st, "safetensors")):  # refuse before any work is done
+            if kind in emit:
+                check_output(target)
+        tensors, origin = resolve_weights(graph, opts.weights, opts.seed)
         result = CompileResult()
         if "onnx" in emit:
-            data = serialize(model)
-            path.write_bytes(data)
-            result.artefacts.append(path)
-            props = {p.key: p.value for p in model.metadata_props}
+            built = _build(graph, opts, tensors, origin)
+            external = _external(opts, built)
+            written = artefacts.write(built, path, external)
+            result.artefacts += [p for p, _ in written]
+            props = {p.key: p.value for p in built.model.metadata_props}
+            size = f"{written[0][1] / 1e6:.2f} MB" + (
+                f" + {written[1][1] / 1e6:.2f} MB external data" if external else ""
+            )
             result.messages.append(
-                f"onnx: opset {opts.opset}, {len(model.graph.node)} nodes, {len(data) / 1e6:.2f} MB, "
+                f"onnx: opset {opts.opset}, {len(built.model.graph.node)} nodes, {size}, "
                 f"batch {'dynamic' if opts.dynamic_batch else opts.batch}, folds: {props['archdsl.fold']}"
             )
+            del built
         if "safetensors" in emit:
-            st = path.with_suffix(".safetensors")
             safetensors.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
             result.artefacts.append(st)
         return result
@@ -207,4 +272,4 @@ class OnnxBackend:
 
 BACKEND = OnnxBackend()
 
-__all__ = ["BACKEND", "OnnxBackend", "build_model", "check_support", "serialize"]
+__all__ = ["BACKEND", "OnnxBackend", "build_model", "check_support", "save_model", "serialize"]

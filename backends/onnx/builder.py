@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from archdsl.ops import TensorType
+
+from .artefacts import initializers
 
 
 class Builder:
@@ -32,9 +34,8 @@ class Builder:
         self.types = types
         self.fold = fold
         self.nodes: list[onnx.NodeProto] = []
-        self.initializers: dict[str, onnx.TensorProto] = {}
+        self.arrays: dict[str, np.ndarray] = {}  # the initializers' data, in first-use order; no copies
         self.doc: str = ""
-        self._init_data: dict[str, bytes] = {}
         self._names: set[str] = set()
         self._tensors: set[str] = set()
 
@@ -66,19 +67,18 @@ class Builder:
         return list(outputs)
 
     def produces(self, tensor: str) -> bool:
-        return tensor in self._tensors or tensor in self.initializers
+        return tensor in self._tensors or tensor in self.arrays
 
     # -- initializers ----------------------------------------------------------------------------
     def const(self, name: str, array: np.ndarray) -> str:
         """An initializer; a second request for ``name`` must carry the same data (then it is shared)."""
-        arr = np.ascontiguousarray(array)
-        data = arr.dtype.str.encode() + str(arr.shape).encode() + arr.tobytes()
-        if name in self._init_data:
-            if self._init_data[name] != data:
+        arr = np.asarray(array)
+        old = self.arrays.get(name)
+        if old is not None:
+            if old.dtype != arr.dtype or old.shape != arr.shape or not np.array_equal(old, arr, equal_nan=True):
                 raise RuntimeError(f"internal error: two different initializers named {name!r}")
             return name
-        self._init_data[name] = data
-        self.initializers[name] = numpy_helper.from_array(arr, name)
+        self.arrays[name] = arr
         return name
 
     def ints(self, name: str, values: list[int] | tuple[int, ...]) -> str:
@@ -102,11 +102,22 @@ class Builder:
             return self.add("ReduceMean", [x, self.ints(f"const/axes{axes}", axes)], output, keepdims=1)
         return self.add("ReduceMean", [x], output, axes=axes, keepdims=1)
 
-    def finish(self, inputs: list[onnx.ValueInfoProto], output: str, output_info: onnx.ValueInfoProto, name: str):
-        """The GraphProto, with the tensor ``output`` renamed to the graph output's name."""
+    def finish(
+        self,
+        inputs: list[onnx.ValueInfoProto],
+        output: str,
+        output_info: onnx.ValueInfoProto,
+        name: str,
+        location: str = "model.onnx.data",
+    ) -> tuple[onnx.GraphProto, dict[str, np.ndarray], int]:
+        """The GraphProto, with the tensor ``output`` renamed to the graph output's name.
+
+        Large initializers are external-data references into ``location`` (see :mod:`.artefacts`);
+        returns the graph, the arrays they stand for, and the data file's size.
+        """
         final = output_info.name
         input_names = {i.name for i in inputs}
-        if output in input_names or output in self.initializers:
+        if output in input_names or output in self.arrays:
             self.add("Identity", [output], final, name=final)
         elif output != final:
             if final in self._tensors or final in input_names:
@@ -118,7 +129,8 @@ class Builder:
                 for i, v in enumerate(node.output):
                     if v == output:
                         node.output[i] = final
-        return helper.make_graph(self.nodes, name, inputs, [output_info], initializer=list(self.initializers.values()))
+        protos, external, data_bytes = initializers(self.arrays, location)
+        return helper.make_graph(self.nodes, name, inputs, [output_info], initializer=protos), external, data_bytes
 
 
 def value_info(name: str, t: TensorType, batch: int | str) -> onnx.ValueInfoProto:

@@ -48,6 +48,8 @@ class OnnxOptions:
     """run onnx.checker (full check, strict shape inference) on the result"""
     shapes: bool = False
     """store the shape of every intermediate tensor (value_info), for Netron; off to keep files small"""
+    external_data: bool | None = None
+    """weights in ``<name>.onnx.data`` beside the model (ONNX external data); default: above 1.8 GB"""
 
     @property
     def merge_branches(self) -> bool:
@@ -65,6 +67,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "output_name": (str,),
     "check": (bool,),
     "shapes": (bool,),
+    "external_data": (bool,),
 }
 
 

@@ -4,16 +4,29 @@ The format (https://github.com/huggingface/safetensors) is an 8-byte little-endi
 a JSON header mapping each tensor name to its dtype, shape and byte range, then the raw
 little-endian data. Reading it needs neither torch nor the ``safetensors`` package, which keeps the
 ONNX path free of both; files written by ``safetensors.torch.save_file`` load here unchanged.
-The writer is deterministic: names sorted, header padded to 8 bytes with spaces.
+
+Reading validates the whole header first (:mod:`archdsl.safetensors_header`, shared with the
+PyTorch backend) and then reads each tensor straight into its numpy array, only when asked
+(:func:`open_tensors`), so a hostile file costs no more memory than its header until its shapes
+have been checked. The writer is deterministic (names sorted, header padded to 8 bytes with
+spaces) and streams the arrays' buffers into the file without copying them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from archdsl.fileio import InputError, atomic_write, open_input
+from archdsl.safetensors_header import MAX_HEADER_BYTES, Entry, HeaderError, read_header
+
+from .stored import Stored, read_into
 
 _DTYPES = {
     "F64": np.dtype("<f8"),
@@ -27,67 +40,86 @@ _DTYPES = {
     "BOOL": np.dtype("?"),
 }
 _NAMES = {v: k for k, v in _DTYPES.items()}
+SUPPORTED = (*_DTYPES, "BF16")
 
 
 class SafetensorsError(ValueError):
     pass
 
 
+def open_tensors(fh: IO[bytes], max_header: int = MAX_HEADER_BYTES) -> dict[str, Stored]:
+    """The tensors of the safetensors file open as ``fh``, validated but not yet read.
+
+    Raises :class:`HeaderError` (a ``ValueError``) for a malformed file. ``fh`` must stay open
+    until the tensors are loaded.
+    """
+    size = os.fstat(fh.fileno()).st_size
+    header = read_header(fh, size, max_header=max_header, supported=SUPPORTED)
+    return {name: Stored(e.shape, e.dtype, _loader(fh, e)) for name, e in header.entries.items()}
+
+
+def _loader(fh: IO[bytes], e: Entry):
+    def load() -> np.ndarray:
+        if e.dtype == "BF16":  # widened to float32: the high half of each float32's bits
+            bits = read_into(fh, e.offset, np.empty(e.count, dtype="<u2"))
+            arr = (bits.astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = read_into(fh, e.offset, np.empty(e.count, dtype=_DTYPES[e.dtype]))
+        return arr.reshape(e.shape)
+
+    return load
+
+
 def load(path: str | Path) -> dict[str, np.ndarray]:
     """All tensors of a safetensors file as numpy arrays (bfloat16 widened to float32)."""
-    data = Path(path).read_bytes()
-    if len(data) < 8:
-        raise SafetensorsError("file too short for a safetensors header")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise SafetensorsError("header length exceeds the file size")
     try:
-        header = json.loads(data[8 : 8 + n])
-    except ValueError as exc:
-        raise SafetensorsError(f"header is not JSON: {exc}") from None
-    body = memoryview(data)[8 + n :]
-    out: dict[str, np.ndarray] = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype, shape, (lo, hi) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
-        if not 0 <= lo <= hi <= len(body):
-            raise SafetensorsError(f"tensor {name!r}: byte range {lo}..{hi} is outside the file")
-        raw = body[lo:hi]
-        if dtype == "BF16":
-            bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
-            arr = bits.view(np.float32)
-        elif dtype in _DTYPES:
-            arr = np.frombuffer(raw, dtype=_DTYPES[dtype])
-        else:
-            raise SafetensorsError(f"tensor {name!r} has dtype {dtype}, which this reader does not support")
-        count = int(np.prod(shape, dtype=np.int64))
-        if arr.size != count:
-            raise SafetensorsError(f"tensor {name!r}: {arr.size} values for shape {list(shape)}")
-        out[name] = arr.reshape(shape).copy()
-    return out
+        with open_input(path) as fh:
+            return {name: t.load() for name, t in open_tensors(fh).items()}
+    except (HeaderError, InputError) as exc:
+        raise SafetensorsError(str(exc)) from None
+
+
+def _chunks(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None) -> Iterator[bytes | memoryview]:
+    """The file's bytes: the header, then each tensor's buffer (not copied when already little-endian)."""
+    header: dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
+    arrays = []
+    offset = 0
+    for name in sorted(tensors):
+        arr = tensors[name]
+        dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
+        if dt not in _NAMES:
+            raise SafetensorsError(f"tensor {name!r} has dtype {arr.dtype}, which this writer does not support")
+        arr = np.ascontiguousarray(arr, dtype=dt)
+        header[name] = {"dtype": _NAMES[dt], "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
+        arrays.append(arr)
+        offset += arr.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    yield struct.pack("<Q", len(text)) + text
+    for arr in arrays:
+        if arr.nbytes:
+            yield memoryview(arr.reshape(-1)).cast("B")
 
 
 def dumps(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> bytes:
     """Serialise ``tensors`` (sorted by name) to safetensors bytes."""
-    header: dict[str, object] = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
-    chunks: list[bytes] = []
-    offset = 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
-        dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
-        if dt not in _NAMES:
-            raise SafetensorsError(f"tensor {name!r} has dtype {arr.dtype}, which this writer does not support")
-        raw = arr.astype(dt, copy=False).tobytes()
-        header[name] = {"dtype": _NAMES[dt], "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
+    return b"".join(bytes(c) for c in _chunks(tensors, metadata))
 
 
-def save(tensors: dict[str, np.ndarray], path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    Path(path).write_bytes(dumps(tensors, metadata))
+def digest(tensors: dict[str, np.ndarray], hasher) -> None:
+    """Feed the bytes :func:`dumps` would give into ``hasher`` (a hashlib object), without building them."""
+    for chunk in _chunks(tensors, None):
+        hasher.update(chunk)
+
+
+def save(tensors: dict[str, np.ndarray], path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write ``tensors`` to ``path`` atomically (:func:`archdsl.fileio.atomic_write`)."""
+    chunks = list(_chunks(tensors, metadata))  # validates every dtype before the file is created
+
+    def write(fh: IO[bytes]) -> None:
+        for chunk in chunks:
+            fh.write(chunk)
+
+    return atomic_write(path, write)
