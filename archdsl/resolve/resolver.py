@@ -71,6 +71,9 @@ def _arg_help(key: str, names: set[str]) -> str | None:
 
 
 JOINS = ("concat", "add", "mul", "shuffle", "project")
+BLOCK_USE_STEPS = 4
+"""What a block use costs beyond its element, scope and statements (a frame and evaluator of its own,
+its arguments matched): measured, it is several times the work of a plain repeat iteration."""
 PATH_CHARS = 128
 """Every element builds its hierarchical path (nodes and scopes keep it): long names nested deep cost
 steps in proportion, so the budget bounds memory too."""
@@ -848,7 +851,7 @@ class Resolver:
             raise error("E501", f"blocks are nested more than {self.limits.max_depth} deep", el.span)
         if cur is None:
             raise error("E309", f"nothing flows into block '{bdef.name}'", el.span)
-        b.budget.spend(el.span, 1 + len(bdef.params))  # a frame of its own, every parameter bound
+        b.budget.spend(el.span, BLOCK_USE_STEPS + len(bdef.params))  # a frame, an evaluator, every parameter bound
         self._check_dup_params(list(bdef.params))
         ev = self._evaluator(frame)
         names = [p.name for p in bdef.params]
