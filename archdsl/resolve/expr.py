@@ -128,17 +128,23 @@ def _check_range(v: Any, span: Span) -> Any:
 
 
 class Evaluator:
-    """Evaluates expressions against a lookup function for names."""
+    """Evaluates expressions against a lookup function for names.
+
+    ``tick`` (when given) is called with the span of every expression node evaluated, so the
+    resolver can charge long expressions, evaluated once per repetition, to its work budget.
+    """
 
     def __init__(
         self,
         lookup: Callable[[str, Span], Any],
         names: Callable[[], set[str]],
         callables: Callable[[], set[str]] | None = None,
+        tick: Callable[[Span], None] | None = None,
     ):
         self.lookup = lookup
         self.names = names
         self.callables = callables or (lambda: set())
+        self.tick = tick
 
     def eval(self, e: ast.Expr) -> Any:
         try:
@@ -147,6 +153,8 @@ class Evaluator:
             raise error("E106", "the expression is nested too deeply", e.span) from None
 
     def _eval(self, e: ast.Expr) -> Any:
+        if self.tick is not None:
+            self.tick(e.span)
         if isinstance(e, (ast.Num, ast.Str, ast.Const)):
             return e.value
         if isinstance(e, ast.Name):

@@ -20,7 +20,7 @@ from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, did_you_mean,
 from archdsl.ir import Graph, GraphInput, Node, Scope
 from archdsl.ops import OPS, OpError, OpSpec, TensorType
 from archdsl.resolve.expr import POISON, Evaluator, Poisoned, TensorVal, expect_int, show, type_name
-from archdsl.resolve.limits import DEFAULT_LIMITS, Limits
+from archdsl.resolve.limits import DEFAULT_LIMITS, Budget, Limits
 from archdsl.resolve.program import Program
 from archdsl.syntax import ast
 
@@ -71,6 +71,12 @@ def _arg_help(key: str, names: set[str]) -> str | None:
 
 
 JOINS = ("concat", "add", "mul", "shuffle", "project")
+BLOCK_USE_STEPS = 4
+"""What a block use costs beyond its element, scope and statements (a frame and evaluator of its own,
+its arguments matched): measured, it is several times the work of a plain repeat iteration."""
+PATH_CHARS = 128
+"""Every element builds its hierarchical path (nodes and scopes keep it): long names nested deep cost
+steps in proportion, so the budget bounds memory too."""
 
 
 @dataclass
@@ -81,6 +87,7 @@ class Frame:
     spans: dict[str, Span]
     chain: tuple[str, ...] = ()
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    evaluator: Evaluator | None = field(default=None, repr=False, compare=False)
 
     def bind(self, name: str, value: Any, span: Span) -> None:
         if name in self.values:
@@ -99,10 +106,15 @@ def _seg_join(prefix: str, seg: str) -> str:
 
 
 class _Builder:
-    """Accumulates nodes and scopes of one net, enforcing the limits as it goes."""
+    """Accumulates nodes and scopes of one net, enforcing the limits as it goes.
 
-    def __init__(self, limits: Limits):
+    Every unit of expansion work (a stage, a repeat iteration, a column, a block use, an op) is a
+    :meth:`step` charged to ``budget``, which the resolver shares between all the nets it resolves.
+    """
+
+    def __init__(self, limits: Limits, budget: Budget):
         self.limits = limits
+        self.budget = budget
         self.nodes: list[Node] = []
         self.ids: set[str] = set()
         self.scopes: list[Scope] = []
@@ -120,7 +132,30 @@ class _Builder:
             path = _seg_join(prefix, f"{base}_{n}")
         return path
 
+    def step(self, span: Span | None, path: str = "") -> None:
+        """One unit of work, and one more per PATH_CHARS characters of the path it builds or keeps."""
+        self.budget.spend(span, 1 + len(path) // PATH_CHARS)
+
+    def scope(self, scope: Scope) -> None:
+        self.step(scope.span, scope.path)
+        self.scopes.append(scope)
+
+    def check_out(self, op: str, out: TensorType, span: Span | None) -> None:
+        """The size limits every op's output is held to: elements per sample, and each dimension."""
+        if out.numel > self.limits.max_elements:
+            raise error(
+                "E502",
+                f"'{op}' makes a tensor of {out.numel:,} elements, above the limit of {self.limits.max_elements:,}",
+                span,
+            )
+        if out.layout != "vec" and any(d > self.limits.max_dim for d in out.shape):
+            raise error(
+                "E501", f"'{op}' makes a tensor {out} with a dimension above the limit of {self.limits.max_dim:,}", span
+            )
+
     def add(self, node: Node) -> None:
+        self.step(node.span, node.id)
+        self.check_out(node.op, node.out, node.span)
         if len(self.nodes) >= self.limits.max_nodes:
             raise error(
                 "E504",
@@ -143,6 +178,8 @@ class Resolver:
     def __init__(self, program: Program, limits: Limits = DEFAULT_LIMITS):
         self.prog = program
         self.limits = limits
+        self.budget = Budget(limits.max_steps)
+        self._flat: dict[str, tuple[list[ast.Param], list[ast.Stmt], int]] = {}
 
     # ---- net level ----------------------------------------------------------------------
     def net_names(self) -> list[str]:
@@ -174,8 +211,9 @@ class Resolver:
                 None,
                 help=did_you_mean(net, set(self.prog.nets)) or "nets: " + ", ".join(sorted(self.prog.nets)),
             )
+        self.budget.check_left(net, ndef.name_span)
         params, body, _ = self._flatten(ndef, ())
-        b = _Builder(self.limits)
+        b = _Builder(self.limits, self.budget)
         frame = Frame({}, {}, chain=())
         diags: list[Diagnostic] = []
         ev = self._evaluator(frame)
@@ -237,7 +275,7 @@ class Resolver:
                     self._check_name(stmt.name, stmt.name_span)
                     if stmt.name in frame.values:
                         frame.bind(stmt.name, None, stmt.name_span)  # raises E240 with the first definition
-                    b.scopes.append(Scope(path=stmt.name, kind="stage", name=stmt.name, span=stmt.span))
+                    b.scope(Scope(path=stmt.name, kind="stage", name=stmt.name, span=stmt.span))
                     out = self._pipeline(stmt.pipeline, cur, stmt.name, frame, b, collapse=True)
                     stages.append(stmt.name)
                     frame.bind(stmt.name, out, stmt.name_span)
@@ -247,6 +285,8 @@ class Resolver:
                     cur = self._pipeline(stmt.pipeline, cur, "", frame, b, collapse=False)
             except DiagnosticError as exc:
                 diags.extend(exc.diagnostics)
+                if self.budget.spent:  # E506: the rest would only repeat it
+                    raise DiagnosticError(diags) from None
                 if isinstance(stmt, ast.Assign) and stmt.name not in frame.values:
                     frame.values[stmt.name] = POISON
                     frame.spans[stmt.name] = stmt.name_span
@@ -304,7 +344,7 @@ class Resolver:
                 if isinstance(el, ast.Call):
                     if el.name not in OPS and el.name not in self.prog.blocks and el.name not in frame.values:
                         try:
-                            self._call(el, None, "", frame, _Builder(self.limits), True)
+                            self._call(el, None, "", frame, _Builder(self.limits, self.budget), True)
                         except DiagnosticError as exc:
                             out.extend(exc.diagnostics)
                         except Poisoned:
@@ -322,14 +362,23 @@ class Resolver:
         visit(pipe)
         return out
 
-    def _flatten(self, ndef: ast.NetDef, chain: tuple[str, ...]):
-        """Params, statements and meta of a net with everything it extends folded in."""
+    def _flatten(self, ndef: ast.NetDef, chain: tuple[str, ...]) -> tuple[list[ast.Param], list[ast.Stmt], int]:
+        """Params and statements of a net with everything it extends folded in, and how many nets it
+        extends (memoised per net; linear in the statements, charged to the budget)."""
+        done = self._flat.get(ndef.name)
+        if done is not None:
+            return done
         if ndef.name in chain:
             raise error("E221", "a net extends itself: " + " → ".join([*chain, ndef.name]), ndef.name_span)
+        if len(chain) > self.limits.max_depth:
+            raise error("E501", f"nets extend each other more than {self.limits.max_depth} deep", ndef.name_span)
         own_params = list(ndef.params)
         self._check_dup_params(own_params)
+        self.budget.spend(ndef.name_span, 1 + len(own_params) + len(ndef.body))
         if ndef.extends is None:
-            return own_params, list(ndef.body), None
+            done = (own_params, list(ndef.body), 0)
+            self._flat[ndef.name] = done
+            return done
         parent = self.prog.nets.get(ndef.extends.name)
         if parent is None:
             raise error(
@@ -338,9 +387,13 @@ class Resolver:
                 ndef.extends.span,
                 help=did_you_mean(ndef.extends.name, set(self.prog.nets)),
             )
-        pparams, pbody, _ = self._flatten(parent, (*chain, ndef.name))
+        pparams, pbody, pdepth = self._flatten(parent, (*chain, ndef.name))
+        if pdepth + 1 > self.limits.max_depth:
+            raise error("E501", f"nets extend each other more than {self.limits.max_depth} deep", ndef.name_span)
+        self.budget.spend(ndef.name_span, len(pparams) + len(pbody))
         params = list(pparams)
         names = [p.name for p in params]
+        where = {n: i for i, n in enumerate(names)}
         seen_kw = False
         for i, a in enumerate(ndef.extends.args):
             if a.name is None:
@@ -351,43 +404,63 @@ class Resolver:
                 idx = i
             else:
                 seen_kw = True
-                if a.name not in names:
+                if a.name not in where:
                     raise error(
                         "E302",
                         f"net '{parent.name}' has no parameter '{a.name}'",
                         a.span,
                         help=did_you_mean(a.name, set(names)) or "parameters: " + ", ".join(names),
                     )
-                idx = names.index(a.name)
+                idx = where[a.name]
             params[idx] = ast.Param(params[idx].name, a.value, a.span)
         for p in own_params:
-            if p.name in names:
-                params[names.index(p.name)] = p
+            if p.name in where:
+                params[where[p.name]] = p
             else:
+                where[p.name] = len(params)
                 params.append(p)
                 names.append(p.name)
+        done = (params, self._merge_body(pbody, ndef.body), pdepth + 1)
+        self._flat[ndef.name] = done
+        return done
+
+    @staticmethod
+    def _merge_body(pbody: list[ast.Stmt], own: tuple[ast.Stmt, ...]) -> list[ast.Stmt]:
+        """A child net's statements over its parent's, in one pass: the child's input replaces the
+        parent's (and goes first), a statement ``name = ...`` replaces the first of that name in place,
+        a meta key given again drops the earlier entries of that key, anything else is appended."""
         body = list(pbody)
-        for stmt in ndef.body:
+        first: dict[str, int] = {}
+        for i, s in enumerate(body):
+            if isinstance(s, ast.Assign):
+                first.setdefault(s.name, i)
+        new_input: ast.InputStmt | None = None
+        child_metas: set[int] = set()
+        for stmt in own:
             if isinstance(stmt, ast.InputStmt):
-                body = [s for s in body if not isinstance(s, ast.InputStmt)]
-                body.insert(0, stmt)
+                new_input = stmt
             elif isinstance(stmt, ast.MetaStmt):
-                keys = {e.key for e in stmt.entries}
-                merged = []
-                for s in body:
-                    if isinstance(s, ast.MetaStmt):
-                        s = ast.MetaStmt(s.span, tuple(e for e in s.entries if e.key not in keys))
-                    merged.append(s)
-                body = [*merged, stmt]
-            elif isinstance(stmt, ast.Assign):
-                idx = next((i for i, s in enumerate(body) if isinstance(s, ast.Assign) and s.name == stmt.name), None)
-                if idx is None:
-                    body.append(stmt)
-                else:
-                    body[idx] = stmt
-            else:
+                child_metas.add(len(body))
                 body.append(stmt)
-        return params, body, None
+            elif isinstance(stmt, ast.Assign) and stmt.name in first:
+                body[first[stmt.name]] = stmt
+            else:
+                if isinstance(stmt, ast.Assign):
+                    first[stmt.name] = len(body)
+                body.append(stmt)
+        if child_metas:
+            later: set[str] = set()  # keys given by the child's meta statements further on
+            for i in range(len(body) - 1, -1, -1):
+                s = body[i]
+                if not isinstance(s, ast.MetaStmt):
+                    continue
+                if any(e.key in later for e in s.entries):
+                    body[i] = ast.MetaStmt(s.span, tuple(e for e in s.entries if e.key not in later))
+                if i in child_metas:
+                    later.update(e.key for e in s.entries)
+        if new_input is not None:
+            body = [new_input, *(s for s in body if not isinstance(s, ast.InputStmt))]
+        return body
 
     def _check_dup_params(self, params: list[ast.Param]) -> None:
         seen: dict[str, Span] = {}
@@ -438,6 +511,12 @@ class Resolver:
 
     # ---- expressions --------------------------------------------------------------------
     def _evaluator(self, frame: Frame) -> Evaluator:
+        """The frame's evaluator (made once: repeats ask for it on every iteration)."""
+        if frame.evaluator is None:
+            frame.evaluator = self._new_evaluator(frame)
+        return frame.evaluator
+
+    def _new_evaluator(self, frame: Frame) -> Evaluator:
         def lookup(name: str, span: Span) -> Any:
             if name in frame.values:
                 v = frame.values[name]
@@ -449,7 +528,9 @@ class Resolver:
                 help = f"'{name}' is an op or block; in an argument, write a value"
             raise error("E202", f"unknown name '{name}'", span, help=help)
 
-        return Evaluator(lookup, lambda: set(frame.values), lambda: set(OPS) | set(self.prog.blocks))
+        return Evaluator(
+            lookup, lambda: set(frame.values), lambda: set(OPS) | set(self.prog.blocks), tick=self.budget.spend
+        )
 
     # ---- pipelines ----------------------------------------------------------------------
     def _pipeline(
@@ -499,6 +580,7 @@ class Resolver:
         self, stage: ast.Stage, cur: Any, prefix: str, frame: Frame, b: _Builder, is_head: bool, single: bool
     ) -> TensorVal:
         el = stage.element
+        b.step(stage.span, prefix)
         if stage.count is None:
             if stage.first is not None:
                 raise error(
@@ -519,7 +601,7 @@ class Resolver:
         if isinstance(el, ast.Call) and el.name in frame.values:
             raise error("E231", f"tensor '{el.name}' cannot be repeated", stage.span)
         path = prefix if single else b.unique(prefix, self._base_name(el))
-        b.scopes.append(Scope(path=path, kind="repeat", name=self._base_name(el), args={"count": n}, span=stage.span))
+        b.scope(Scope(path=path, kind="repeat", name=self._base_name(el), args={"count": n}, span=stage.span))
         for i in range(n):
             this = el
             if i == 0 and stage.first is not None:
@@ -565,6 +647,7 @@ class Resolver:
         return ast.Call(call.span, call.name, tuple(args), call.name_span)
 
     def _element(self, el: ast.Element, cur: Any, path: str, frame: Frame, b: _Builder, is_head: bool) -> TensorVal:
+        b.step(el.span, path)
         if isinstance(el, ast.Call):
             return self._call(el, cur, path, frame, b, is_head)
         if cur is None:
@@ -716,31 +799,7 @@ class Resolver:
         except OpError as exc:
             span = spans.get(exc.arg, el.span) if exc.arg else el.span
             raise error(exc.code, f"{spec.name}: {exc.message}", span, help=exc.help) from None
-        if out.numel > self.limits.max_elements:
-            raise error(
-                "E502",
-                f"'{spec.name}' makes a tensor of {out.numel:,} elements, above the limit of "
-                f"{self.limits.max_elements:,}",
-                el.span,
-            )
-        if any(d > self.limits.max_dim for d in out.shape) and out.layout != "vec":
-            raise error(
-                "E501",
-                f"'{spec.name}' makes a tensor {out} with a dimension above the limit of {self.limits.max_dim:,}",
-                el.span,
-            )
-        node = Node.model_construct(
-            id=path,
-            op=spec.name,
-            args=args,
-            inputs=tuple(t.ref for t in ins),
-            out=out,
-            params=spec.params(args, in_types, out),
-            macs=spec.macs(args, in_types, out),
-            span=el.span,
-        )
-        b.add(node)
-        return TensorVal(path, out)
+        return self._emit(spec, args, ins, out, path, el.span, b)
 
     @staticmethod
     def _coerce(v: Any, annotation: Any) -> Any:
@@ -792,6 +851,7 @@ class Resolver:
             raise error("E501", f"blocks are nested more than {self.limits.max_depth} deep", el.span)
         if cur is None:
             raise error("E309", f"nothing flows into block '{bdef.name}'", el.span)
+        b.budget.spend(el.span, BLOCK_USE_STEPS + len(bdef.params))  # a frame, an evaluator, every parameter bound
         self._check_dup_params(list(bdef.params))
         ev = self._evaluator(frame)
         names = [p.name for p in bdef.params]
@@ -834,13 +894,20 @@ class Resolver:
                 v = given[p.name]
             elif p.default is not None:
                 v = iev.eval(p.default)
+                if isinstance(v, TensorVal):
+                    raise error(
+                        "E320",
+                        f"the default of parameter '{p.name}' of block '{bdef.name}' must be a value, not a tensor",
+                        p.default.span,
+                        help="a block's input is 'in'; use it in the body, e.g. conv(in.c)",
+                    )
             else:
                 raise error(
                     "E304", f"block '{bdef.name}' needs argument '{p.name}'", el.span, help=f"defined at {p.span}"
                 )
             inner.bind(p.name, v, p.span)
             bound[p.name] = v
-        b.scopes.append(Scope(path=path, kind="block", name=bdef.name, args=bound, span=el.span))
+        b.scope(Scope(path=path, kind="block", name=bdef.name, args=bound, span=el.span))
         try:
             return self._block_body(bdef, cur, path, inner, b)
         except DiagnosticError as exc:
@@ -852,6 +919,7 @@ class Resolver:
     def _block_body(self, bdef: ast.BlockDef, cur: TensorVal, path: str, inner: Frame, b: _Builder) -> TensorVal:
         out: Any = None
         last = cur
+        single_stmt = len([s for s in bdef.body if not isinstance(s, (ast.InputStmt, ast.MetaStmt))]) == 1
         for stmt in bdef.body:
             if isinstance(stmt, (ast.InputStmt, ast.MetaStmt)):
                 raise error(
@@ -866,7 +934,6 @@ class Resolver:
                 out = self._pipeline(stmt.pipeline, last, _seg_join(path, stmt.name), inner, b, collapse=True)
                 inner.bind(stmt.name, out, stmt.name_span)
             else:
-                single_stmt = len([s for s in bdef.body if not isinstance(s, (ast.InputStmt, ast.MetaStmt))]) == 1
                 out = self._pipeline(stmt.pipeline, last, path, inner, b, collapse=single_stmt)
             last = out
         if out is None:
@@ -947,7 +1014,7 @@ class Resolver:
             raise error(
                 "E404", f"cannot split {cur.type.c} channels into {k} equal columns", spans.get("split", el.span)
             )
-        b.scopes.append(
+        b.scope(
             Scope(
                 path=path,
                 kind="columns",
@@ -958,6 +1025,7 @@ class Resolver:
         )
         outs: list[TensorVal] = []
         for i, (label, col) in enumerate(active):
+            b.step(col.span, path)
             cpath = _seg_join(path, label)
             x = cur
             if split:
@@ -972,7 +1040,7 @@ class Resolver:
                     col.span,
                 )
                 x = self._op(OPS["slice"], sl, cur, _seg_join(cpath, "split"), frame, b, is_head=False)
-            b.scopes.append(Scope(path=cpath, kind="column", name=label, span=col.span))
+            b.scope(Scope(path=cpath, kind="column", name=label, span=col.span))
             outs.append(self._pipeline(col.pipeline, x, cpath, frame, b, collapse=not split))
         if len(outs) == 1 and opts["join"] in ("concat", "add", "mul"):
             return outs[0]
@@ -1021,12 +1089,12 @@ class Resolver:
     def _residual(self, el: ast.Residual, cur: TensorVal, path: str, frame: Frame, b: _Builder) -> TensorVal:
         if el.args:
             raise error("E302", "residual takes no arguments", el.args[0].span)
-        b.scopes.append(Scope(path=path, kind="residual", name="residual", span=el.span))
+        b.scope(Scope(path=path, kind="residual", name="residual", span=el.span))
         body = self._pipeline(el.body, cur, _seg_join(path, "body"), frame, b, collapse=True)
         short = cur
         if el.shortcut is not None:
             spath = _seg_join(path, "shortcut")
-            b.scopes.append(Scope(path=spath, kind="shortcut", name="shortcut", span=el.shortcut.span))
+            b.scope(Scope(path=spath, kind="shortcut", name="shortcut", span=el.shortcut.span))
             short = self._pipeline(el.shortcut, cur, spath, frame, b, collapse=True)
         spec = OPS["add"]
         try:
