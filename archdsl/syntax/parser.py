@@ -527,6 +527,8 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     except VisitError as exc:
         if isinstance(exc.orig_exc, DiagnosticError):
             raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
         raise
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None

@@ -96,7 +96,13 @@ def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
     try:
         state = weights.read_weights(path)
     except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
-        raise _error(graph, f"cannot read weights from {path}: {exc}", code="B103") from None
+        raise _error(
+            graph,
+            f"cannot read weights from {path}: {exc}",
+            help="--weights takes a .safetensors file or a state_dict saved with torch.save "
+            "(read with weights_only=True: no pickled code runs)",
+            code="B103",
+        ) from None
     own = module.state_dict()
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
