@@ -134,5 +134,7 @@ def test_sarif_for_a_file_level_error_still_has_a_region(tmp_path, monkeypatch):
     assert result.spec_errors and result.spec_errors[0].code == "E105"
     (res,) = json.loads(render(result, "sarif"))["runs"][0]["results"]
     loc = res["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == "big.arch" and loc["region"] == {"startLine": 1, "startColumn": 1}
-    assert render(result, "github").startswith("::error file=big.arch,title=E105")
+    assert loc["artifactLocation"]["uri"] == "big.arch"
+    assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (1, 1)
+    github = render(result, "github")
+    assert github.startswith("::error file=big.arch,") and "title=E105" in github

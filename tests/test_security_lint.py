@@ -157,7 +157,7 @@ def test_sigterm_during_the_report_write_keeps_the_old_report(project):
 
 def test_report_to_an_unwritable_place_is_a_usage_error(project):
     res = lint("s.arch", "-o", str(project), cwd=project)
-    assert res.returncode == 2 and "is a directory" in res.stderr and "= help:" in res.stderr
+    assert res.returncode == 2 and "folder" in res.stderr and "= help:" in res.stderr
     (project / "file").write_text("x")
     res = lint("s.arch", "-o", "file/report.txt", cwd=project)
     assert res.returncode == 2 and "= help:" in res.stderr and "Traceback" not in res.stderr
@@ -173,7 +173,7 @@ def test_a_fifo_or_a_device_as_config_is_refused_without_blocking(project):
     res = lint("s.arch", "--config", "/dev/zero", cwd=project, timeout=60)
     assert res.returncode == 2 and "character device" in res.stderr
     res = lint("s.arch", "--config", str(project), cwd=project, timeout=60)
-    assert res.returncode == 2 and "is a directory" in res.stderr
+    assert res.returncode == 2 and "folder" in res.stderr
 
 
 def test_a_fifo_named_pyproject_toml_is_passed_over(project):
