@@ -62,6 +62,7 @@ def _fold_infer(a: FoldArgs, ins):
 class MhsaArgs(OpArgs):
     heads: int = Field(default=1, ge=1, description="attention heads")
     bias: bool = Field(default=True, description="bias in the qkv and output projections")
+    scale: float | None = Field(default=None, gt=0, description="attention-score scale; default 1/sqrt(C/heads)")
 
 
 def _mhsa_infer(a: MhsaArgs, ins):
@@ -164,7 +165,7 @@ OPS = [
         doc="multi-head self-attention over the N tokens of each patch position "
         "(fused qkv projection, output projection)",
         semantics="timm's `Attention` applied to each of the P token sets: `qkv = Linear(C, 3C, bias)`, split into "
-        "heads, `softmax(q kᵀ / sqrt(C/heads)) v`, `proj = Linear(C, C, bias)`",
+        "heads, `softmax(q kᵀ · scale) v` with `scale` = `1/sqrt(C/heads)` unless given, `proj = Linear(C, C, bias)`",
     ),
     OpSpec(
         "flatten",
