@@ -118,7 +118,7 @@ def fold(x, p, h):
     return x
 
 
-def mhsa(x, wts, prefix, heads, bias):
+def mhsa(x, wts, prefix, heads, bias, scale=None):
     """timm Attention on each of the P token sets: x [B, P, N, C]."""
     b, pp, n, c = x.shape
     d = c // heads
@@ -128,7 +128,8 @@ def mhsa(x, wts, prefix, heads, bias):
         qkv = qkv + wts[f"{prefix}.qkv.bias"]
     qkv = qkv.reshape(b * pp, n, 3, heads, d).transpose(2, 0, 3, 1, 4)
     q, k, v = qkv[0], qkv[1], qkv[2]
-    attn = softmax(q @ k.transpose(0, 1, 3, 2) / math.sqrt(d), -1)
+    scale = 1 / math.sqrt(d) if scale is None else scale
+    attn = softmax(q @ k.transpose(0, 1, 3, 2) * scale, -1)
     o = (attn @ v).transpose(0, 2, 1, 3).reshape(b * pp, n, c)
     o = o @ wts[f"{prefix}.proj.weight"].T
     if bias:
@@ -207,7 +208,7 @@ def run(graph, weights, x):
         elif op == "fold":
             y = fold(xs[0], a.p, a.h)
         elif op == "mhsa":
-            y = mhsa(xs[0], w, i, a.heads, a.bias)
+            y = mhsa(xs[0], w, i, a.heads, a.bias, a.scale)
         else:
             raise NotImplementedError(op)
         assert y.shape[1:] == t.shape, (i, y.shape, t.shape)

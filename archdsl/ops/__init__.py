@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import create_model
 
 from archdsl.ops import conv, merge, norm_act, pool, tokens
-from archdsl.ops.base import OpArgs, OpError, OpSpec, TensorType
+from archdsl.ops.base import COST_KINDS, Cost, OpArgs, OpError, OpSpec, TensorType, Traits, WeightSpec
 
 
 def _build() -> dict[str, OpSpec]:
@@ -33,4 +33,4 @@ def _build() -> dict[str, OpSpec]:
 
 OPS: dict[str, OpSpec] = _build()
 
-__all__ = ["OPS", "OpArgs", "OpError", "OpSpec", "TensorType"]
+__all__ = ["COST_KINDS", "OPS", "Cost", "OpArgs", "OpError", "OpSpec", "TensorType", "Traits", "WeightSpec"]

@@ -1,6 +1,10 @@
-"""The op protocol: an argument schema, a shape rule and the parameter/MAC counts of one primitive.
+"""The op protocol: everything archdsl knows about one primitive, in one place.
 
-An :class:`OpSpec` describes a primitive the language knows (``conv``, ``bn``, ``mhsa`` ...).
+An :class:`OpSpec` describes a primitive the language knows (``conv``, ``bn``, ``mhsa`` ...): its
+argument schema, shape rule, MAC count, its :class:`Traits` (what kind of op it is, for lint,
+lowerings, passes and the cost model), its weights (:class:`WeightSpec`: names, shapes and
+initialisation; the parameter count is their sum), its label on diagrams and its :class:`Cost`
+for latency models. Consumers ask the op; they keep no tables of op names of their own.
 Shape rules raise :class:`OpError`; the resolver turns it into a diagnostic at the call site.
 
 MAC convention: multiply-accumulates of parameterised layers as torchinfo counts them: for a
@@ -71,30 +75,172 @@ class OpError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Traits:
+    """What kind of op this is. Consumers (lint rules, lowerings, IR passes, the cost model) reason
+    about ops through these facts, never through lists of op names.
+
+    Every flag describes the op's inference-time computation on one sample.
+    """
+
+    norm: bool = False
+    """a normalisation layer (batch, layer, group norm)"""
+    activation: bool = False
+    """an elementwise non-linearity (relu, silu ...); gates are activations too"""
+    gate: bool = False
+    """squashes to [0, 1] or to a distribution (sigmoid, hardsigmoid, softmax): used to weight a tensor"""
+    per_channel: bool = False
+    """each output channel depends on the same input channel only (no mixing across channels)"""
+    per_pixel: bool = False
+    """each output pixel depends on the same input pixel only (no mixing across space)"""
+    alias: bool = False
+    """the identity at inference (identity, dropout, drop path): a runtime drops it"""
+    reshape: bool = False
+    """rearranges elements without arithmetic (flatten): free in a runtime"""
+    view: bool = False
+    """the output may share memory with an input (a slice, a reshape, an alias)"""
+    saves_output: bool = False
+    """training keeps the output for the backward pass (activations), so nothing may overwrite it"""
+    elementwise: bool = False
+    """one output element from the elements at the same position of the inputs (activations, add, mul)"""
+    merge: bool = False
+    """combines several inputs into one (concat, add, mul)"""
+    strided: bool = False
+    """has a stride argument ``s`` (``None`` meaning: the window ``k``) that can downsample"""
+    global_pool: bool = False
+    """reduces all spatial positions to one (gap)"""
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One tensor an op owns, named relative to its node id (``weight``, ``qkv.bias``).
+
+    ``init`` names an initialisation policy of :mod:`archdsl.weights` (``conv``: normal with std
+    ``sqrt(2 / fan_out)``; ``linear``: normal with std 0.01; ``zeros``; ``ones``; ``const``: ``value``).
+    A ``buffer`` is state, not a learned parameter (running statistics): it is not counted in the
+    op's parameters.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    init: Literal["conv", "linear", "zeros", "ones", "const"]
+    buffer: bool = False
+    fan_out: int = 0
+    value: float = 0.0
+    dtype: Literal["float32", "int64"] = "float32"
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+COST_KINDS: dict[str, str] = {
+    "conv_dense": "k x k convolution with groups = 1 (k > 1)",
+    "conv_1x1": "point-wise convolution, groups = 1 (a GEMM)",
+    "conv_grouped": "grouped convolution, 1 < groups < channels",
+    "conv_dw": "depthwise convolution (groups = input channels)",
+    "linear": "fully connected layer over a vector or over tokens",
+    "attention": "multi-head self-attention (projections, QK^T, softmax, AV)",
+    "pool": "max/average pooling, global average pooling",
+    "blurpool": "anti-aliased downsampling: reflect pad + fixed depthwise filter",
+    "softmax": "softmax over the channels of a feature map",
+    "norm": "layer norm, group norm, batch norm that could not be folded",
+    "activation": "an activation that is not fused into the convolution before it",
+    "elementwise": "add, mul, scale (with broadcasting), the cheapest activations",
+    "copy": "data movement: concat, slice, channel shuffle, upsample",
+    "layout": "unfold/fold between feature maps and MobileViT tokens (6-D transposes)",
+    "free": "no work at inference (aliases, reshapes)",
+}
+"""The op kinds latency models tell apart (each has its own efficiency on a machine)."""
+
+BYTES_FP32 = 4
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one op costs a runtime, before any fusion: its kind, FP32 floating-point operations and
+    the activation bytes it moves (``None``: its inputs and output once each, FP32). Weight bytes
+    come from the op's weights."""
+
+    kind: str
+    flops: float
+    act_bytes: float | None = None
+
+
 Infer = Callable[[OpArgs, list[TensorType]], tuple[TensorType, OpArgs]]
 Count = Callable[[OpArgs, list[TensorType], TensorType], int]
+Weights = Callable[[OpArgs, list[TensorType], TensorType], list[WeightSpec]]
+Label = Callable[[OpArgs, list[TensorType]], str]
+CostFn = Callable[[OpArgs, list[TensorType], TensorType, int], Cost]
 
 
 def _zero(args: OpArgs, ins: list[TensorType], out: TensorType) -> int:
     return 0
 
 
+def no_weights(args: OpArgs, ins: list[TensorType], out: TensorType) -> list[WeightSpec]:
+    return []
+
+
+def free(args: OpArgs, ins: list[TensorType], out: TensorType, macs: int) -> Cost:
+    return Cost("free", 0.0, 0.0)
+
+
+def name_label(name: str) -> Label:
+    """A label that is a fixed word (``ReLU``, ``BN``)."""
+
+    def label(args: OpArgs, ins: list[TensorType]) -> str:
+        return name
+
+    return label
+
+
 @dataclass(frozen=True)
 class OpSpec:
+    """One primitive op. ``params`` is derived from ``weights`` (learned tensors, buffers excluded)."""
+
     name: str
     args: type[OpArgs]
     infer: Infer
     positional: tuple[str, ...] = ()
     min_inputs: int = 1
     max_inputs: int = 1
-    params: Count = _zero
     macs: Count = _zero
+    traits: Traits = Traits()
+    weights: Weights = no_weights
+    label: Label | None = None
+    cost: CostFn | None = None
     category: str = "misc"
     doc: str = ""
+    """one line for the language reference's op table"""
+    semantics: str = ""
+    """what every backend must compute, exactly (docs/ir.md)"""
+    example: str = ""
+    """a pipeline using the op (default: its bare name), for the docs and the registry's own tests"""
+    example_input: tuple[int, ...] = (8, 16, 16)
+    """the input ``x`` the example reads"""
 
     @property
     def variadic(self) -> bool:
         return self.max_inputs != 1
+
+    def params(self, args: OpArgs, ins: list[TensorType], out: TensorType) -> int:
+        return sum(w.numel for w in self.weights(args, ins, out) if not w.buffer)
+
+    def title(self, args: OpArgs, ins: list[TensorType]) -> str:
+        """The op's label on a diagram (``conv 3×3 · 32 · g4``)."""
+        if self.label is not None:
+            return self.label(args, ins)
+        return self.name
+
+    def stride(self, args: OpArgs) -> int:
+        """The (largest) stride of a strided op; 1 for every other op."""
+        if not self.traits.strided:
+            return 1
+        s = getattr(args, "s", None)
+        if s is None:
+            s = getattr(args, "k", 1)
+        return max(s) if isinstance(s, tuple) else s
 
 
 def need_layout(t: TensorType, *layouts: str, what: str = "input") -> None:

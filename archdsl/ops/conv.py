@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archdsl.ops.base import OpArgs, OpError, OpSpec, TensorType, need_layout, spatial_out
+from archdsl.ops.base import (
+    Cost,
+    OpArgs,
+    OpError,
+    OpSpec,
+    TensorType,
+    Traits,
+    WeightSpec,
+    need_layout,
+    spatial_out,
+)
 
 Pos = Field(ge=1)
 
@@ -43,12 +53,41 @@ def _conv_infer(a: ConvArgs, ins: list[TensorType]):
     return TensorType(shape=(a.c, h, w)), a
 
 
-def _conv_params(a: ConvArgs, ins, out) -> int:
-    return a.c * (ins[0].c // a.groups) * a.k * a.k + (a.c if a.bias else 0)
+def _conv_weights(a: ConvArgs, ins, out) -> list[WeightSpec]:
+    fan_out = a.k * a.k * a.c // a.groups
+    w = [WeightSpec("weight", (a.c, ins[0].c // a.groups, a.k, a.k), "conv", fan_out=fan_out)]
+    if a.bias:
+        w.append(WeightSpec("bias", (a.c,), "zeros"))
+    return w
 
 
 def _conv_macs(a: ConvArgs, ins, out) -> int:
-    return _conv_params(a, ins, out) * out.h * out.w
+    return (a.c * (ins[0].c // a.groups) * a.k * a.k + (a.c if a.bias else 0)) * out.h * out.w
+
+
+def conv_kind(a: ConvArgs, c_in: int) -> str:
+    """The cost kind of a convolution: dense k×k, point-wise, grouped or depthwise."""
+    if a.groups == 1:
+        return "conv_1x1" if a.k == 1 else "conv_dense"
+    if a.groups == c_in:
+        return "conv_dw"
+    return "conv_grouped"
+
+
+def _conv_cost(a: ConvArgs, ins, out, macs: int) -> Cost:
+    return Cost(conv_kind(a, ins[0].c), 2.0 * macs)
+
+
+def _conv_label(a: ConvArgs, ins) -> str:
+    dw = bool(ins) and a.groups > 1 and a.groups == ins[0].c and a.c == a.groups
+    parts = [f"{'dw conv' if dw else 'conv'} {a.k}×{a.k}", str(a.c)]
+    if a.groups > 1 and not dw:
+        parts.append(f"g{a.groups}")
+    if a.d > 1:
+        parts.append(f"dil {a.d}")
+    if a.s > 1:
+        parts.append(f"↓{a.s}")
+    return " · ".join(parts)
 
 
 class LinearArgs(OpArgs):
@@ -62,13 +101,20 @@ def _linear_infer(a: LinearArgs, ins):
     return TensorType(shape=(*x.shape[:-1], a.c), layout=x.layout), a
 
 
-def _linear_params(a: LinearArgs, ins, out) -> int:
-    return ins[0].c * a.c + (a.c if a.bias else 0)
+def _linear_weights(a: LinearArgs, ins, out) -> list[WeightSpec]:
+    w = [WeightSpec("weight", (a.c, ins[0].c), "linear")]
+    if a.bias:
+        w.append(WeightSpec("bias", (a.c,), "zeros"))
+    return w
 
 
 def _linear_macs(a: LinearArgs, ins, out) -> int:
     rows = out.numel // out.c
-    return _linear_params(a, ins, out) * rows
+    return (ins[0].c * a.c + (a.c if a.bias else 0)) * rows
+
+
+def _linear_cost(a: LinearArgs, ins, out, macs: int) -> Cost:
+    return Cost("linear", 2.0 * macs)
 
 
 OPS = [
@@ -77,19 +123,29 @@ OPS = [
         ConvArgs,
         _conv_infer,
         positional=("c", "k", "s"),
-        params=_conv_params,
         macs=_conv_macs,
+        traits=Traits(strided=True),
+        weights=_conv_weights,
+        label=_conv_label,
+        cost=_conv_cost,
+        example="conv(16, k = 3, s = 2, groups = 4, bias = true)",
         category="conv",
         doc="2-D convolution (PyTorch Conv2d); depthwise when groups equals the input channels",
+        semantics="`Conv2d(in, c, k, stride=s, padding=p, dilation=d, groups=groups, bias=bias)`, zero padding",
     ),
     OpSpec(
         "linear",
         LinearArgs,
         _linear_infer,
         positional=("c",),
-        params=_linear_params,
         macs=_linear_macs,
+        weights=_linear_weights,
+        label=lambda a, ins: f"linear · {a.c}",
+        cost=_linear_cost,
+        example="linear(4)",
+        example_input=(16,),
         category="conv",
         doc="fully connected layer over the last dimension",
+        semantics="`Linear(in, c)` over the last dimension (`vec` or `tokens`)",
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archdsl.ops.base import OpArgs, OpError, OpSpec, TensorType, need_layout
+from archdsl.ops.base import Cost, OpArgs, OpError, OpSpec, TensorType, Traits, name_label, need_layout
 
 
 class NoArgs(OpArgs):
@@ -74,34 +74,83 @@ def _slice_infer(a: SliceArgs, ins):
     return TensorType(shape=(a.stop - a.start, *x.shape[1:])), a
 
 
+def _elementwise_cost(a, ins, out, macs: int) -> Cost:
+    return Cost("elementwise", float(out.numel * max(1, len(ins) - 1)))
+
+
+def _copy(a, ins, out, macs: int) -> Cost:
+    return Cost("copy", 0.0)
+
+
+MERGE_TRAITS = dict(merge=True, elementwise=True, per_channel=True, per_pixel=True)
+
 OPS = [
     OpSpec(
-        "concat", NoArgs, _concat_infer, min_inputs=2, max_inputs=64, category="merge", doc="concatenate along channels"
+        "concat",
+        NoArgs,
+        _concat_infer,
+        min_inputs=2,
+        max_inputs=64,
+        traits=Traits(merge=True, per_pixel=True),
+        label=name_label("concat"),
+        cost=_copy,
+        example="concat(x, x)",
+        category="merge",
+        doc="concatenate along channels",
+        semantics="concatenate the inputs along channels (dim 1 for `chw`, last dim for tokens)",
     ),
-    OpSpec("add", NoArgs, _add_infer, min_inputs=2, max_inputs=64, category="merge", doc="elementwise sum"),
+    OpSpec(
+        "add",
+        NoArgs,
+        _add_infer,
+        min_inputs=2,
+        max_inputs=64,
+        traits=Traits(**MERGE_TRAITS),
+        label=name_label("add"),
+        cost=_elementwise_cost,
+        example="add(x, x)",
+        category="merge",
+        doc="elementwise sum",
+        semantics="elementwise sum of all inputs (same shapes)",
+    ),
     OpSpec(
         "mul",
         NoArgs,
         _mul_infer,
         min_inputs=2,
         max_inputs=64,
+        traits=Traits(**MERGE_TRAITS),
+        label=name_label("mul"),
+        cost=_elementwise_cost,
+        example="mul(x, x)",
         category="merge",
         doc="elementwise product, with broadcasting of size-1 dimensions (gating)",
+        semantics="elementwise product with broadcasting of size-1 dimensions (`[C,H,W] * [C,1,1]`)",
     ),
     OpSpec(
         "shuffle",
         ShuffleArgs,
         _shuffle_infer,
         positional=("groups",),
+        traits=Traits(per_pixel=True, view=True),
+        label=lambda a, ins: f"shuffle · g{a.groups}",
+        cost=_copy,
+        example="shuffle(4)",
         category="merge",
         doc="channel shuffle (ShuffleNet): interleave channels of the groups",
+        semantics="channel shuffle: `x.view(B, g, C/g, H, W).transpose(1, 2).reshape(B, C, H, W)`",
     ),
     OpSpec(
         "slice",
         SliceArgs,
         _slice_infer,
         positional=("start", "stop"),
+        traits=Traits(per_pixel=True, view=True),
+        label=lambda a, ins: f"slice {a.start}:{a.stop}",
+        cost=_copy,
+        example="slice(2, 6)",
         category="merge",
         doc="channels start..stop-1 of the input",
+        semantics="channels `start .. stop-1`",
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archdsl.ops.base import OpArgs, OpSpec, need_layout
+from archdsl.ops.base import Cost, OpArgs, OpSpec, Traits, WeightSpec, name_label, need_layout
 
 
 class NormArgs(OpArgs):
@@ -33,52 +33,151 @@ def _same(a, ins):
     return ins[0], a
 
 
-def _affine_params(a, ins, out) -> int:
+def _affine_macs(a, ins, out) -> int:
     return 2 * ins[0].c
 
 
-def _softmax_infer(a, ins):
-    return ins[0], a
+def _bn_weights(a, ins, out) -> list[WeightSpec]:
+    c = ins[0].c
+    return [
+        WeightSpec("weight", (c,), "ones"),
+        WeightSpec("bias", (c,), "zeros"),
+        WeightSpec("running_mean", (c,), "zeros", buffer=True),
+        WeightSpec("running_var", (c,), "ones", buffer=True),
+        WeightSpec("num_batches_tracked", (), "zeros", buffer=True, dtype="int64"),
+    ]
 
 
-ACTIVATIONS = {
-    "relu": "max(x, 0)",
-    "relu6": "min(max(x, 0), 6)",
-    "hardswish": "x · relu6(x + 3) / 6",
-    "hardsigmoid": "relu6(x + 3) / 6",
-    "sigmoid": "1 / (1 + exp(-x))",
-    "silu": "x · sigmoid(x) (swish)",
-    "gelu": "Gaussian error linear unit (exact erf form)",
-    "tanh": "hyperbolic tangent",
+def _ln_weights(a, ins, out) -> list[WeightSpec]:
+    c = ins[0].c
+    return [WeightSpec("weight", (c,), "ones"), WeightSpec("bias", (c,), "zeros")]
+
+
+def _scale_weights(a: ScaleArgs, ins, out) -> list[WeightSpec]:
+    return [WeightSpec("weight", (ins[0].c,), "const", value=a.init)]
+
+
+# FP32 operations per output element of the elementwise ops (what a runtime's kernel does).
+FLOPS_PER_ELEMENT: dict[str, int] = {
+    "relu": 1,
+    "relu6": 2,
+    "hardsigmoid": 3,
+    "hardswish": 4,
+    "sigmoid": 4,
+    "tanh": 4,
+    "silu": 5,
+    "gelu": 8,
+    "softmax": 5,
+    "layernorm": 8,
+    "bn": 2,
+    "scale": 1,
 }
+
+
+def _per_element(kind: str, flops: int):
+    def cost(a, ins, out, macs: int) -> Cost:
+        return Cost(kind, float(flops * out.numel))
+
+    return cost
+
+
+def _softmax_cost(a, ins, out, macs: int) -> Cost:
+    kind = "softmax" if out.layout == "chw" else "activation"
+    return Cost(kind, float(FLOPS_PER_ELEMENT["softmax"] * out.numel))
+
+
+# name: (formula, label, gate)
+ACTIVATIONS = {
+    "relu": ("max(x, 0)", "ReLU", False),
+    "relu6": ("min(max(x, 0), 6)", "ReLU6", False),
+    "hardswish": ("x · relu6(x + 3) / 6", "h-swish", False),
+    "hardsigmoid": ("relu6(x + 3) / 6", "h-sigmoid", True),
+    "sigmoid": ("1 / (1 + exp(-x))", "sigmoid", True),
+    "silu": ("x · sigmoid(x) (swish)", "SiLU", False),
+    "gelu": ("Gaussian error linear unit (exact erf form)", "GELU", False),
+    "tanh": ("hyperbolic tangent", "tanh", False),
+}
+
+ACT_TRAITS = dict(activation=True, per_channel=True, per_pixel=True, elementwise=True, saves_output=True)
+
+
+def _activation(name: str, doc: str, label: str, gate: bool) -> OpSpec:
+    # the two cheapest run at memory speed, like an add: a runtime treats them as elementwise
+    kind = "elementwise" if name in ("relu", "relu6") else "activation"
+    return OpSpec(
+        name,
+        NoArgs,
+        _same,
+        traits=Traits(gate=gate, **ACT_TRAITS),
+        label=name_label(label),
+        cost=_per_element(kind, FLOPS_PER_ELEMENT[name]),
+        category="act",
+        doc=doc,
+        semantics=f"PyTorch's `{name}`" + (" (exact erf form)" if name == "gelu" else "") + f": {doc}",
+    )
+
 
 OPS = [
     OpSpec(
         "bn",
         NormArgs,
         _bn_infer,
-        params=_affine_params,
-        macs=_affine_params,
+        macs=_affine_macs,
+        traits=Traits(norm=True, per_channel=True, per_pixel=True),
+        weights=_bn_weights,
+        label=name_label("BN"),
+        cost=_per_element("norm", FLOPS_PER_ELEMENT["bn"]),
         category="norm",
         doc="batch normalisation over channels (BatchNorm2d)",
+        semantics="`BatchNorm2d(C, eps, momentum)`",
     ),
     OpSpec(
         "layernorm",
         LayerNormArgs,
         _same,
-        params=_affine_params,
-        macs=_affine_params,
+        macs=_affine_macs,
+        traits=Traits(norm=True, per_pixel=True),
+        weights=_ln_weights,
+        label=name_label("LN"),
+        cost=_per_element("norm", FLOPS_PER_ELEMENT["layernorm"]),
         category="norm",
         doc="layer normalisation over channels (the last dimension of tokens, dim 0 of a feature map)",
+        semantics="LayerNorm over channels: the last dim of `tokens`/`vec`; for `chw` per pixel over C "
+        "(timm's `LayerNorm2d`)",
     ),
     OpSpec(
         "scale",
         ScaleArgs,
         _same,
-        params=lambda a, ins, out: ins[0].c,
+        traits=Traits(per_channel=True, per_pixel=True, elementwise=True),
+        weights=_scale_weights,
+        label=name_label("scale"),
+        cost=_per_element("elementwise", FLOPS_PER_ELEMENT["scale"]),
+        example="scale(init = 0.5)",
         category="norm",
         doc="learnable per-channel scale (the S of the original attention condenser)",
+        semantics="learnable per-channel multiplier, initialised to `init`",
     ),
-    OpSpec("softmax", NoArgs, _softmax_infer, category="act", doc="softmax over channels"),
-    OpSpec("identity", NoArgs, _same, category="misc", doc="passes its input through"),
-] + [OpSpec(name, NoArgs, _same, category="act", doc=doc) for name, doc in ACTIVATIONS.items()]
+    OpSpec(
+        "softmax",
+        NoArgs,
+        _same,
+        traits=Traits(activation=True, gate=True, per_pixel=True, saves_output=True),
+        label=name_label("softmax"),
+        cost=_softmax_cost,
+        category="act",
+        doc="softmax over channels",
+        semantics="softmax over channels (dim 1 of `[B, C, H, W]`, the last dim of tokens/vectors)",
+    ),
+    OpSpec(
+        "identity",
+        NoArgs,
+        _same,
+        traits=Traits(alias=True, view=True, per_channel=True, per_pixel=True),
+        label=name_label("identity"),
+        cost=lambda a, ins, out, macs: Cost("free", 0.0, 0.0),
+        category="misc",
+        doc="passes its input through",
+        semantics="the input",
+    ),
+] + [_activation(name, doc, label, gate) for name, (doc, label, gate) in ACTIVATIONS.items()]

@@ -6,7 +6,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from archdsl.ops.base import OpArgs, OpError, OpSpec, TensorType, need_layout, spatial_out
+from archdsl.ops.base import (
+    BYTES_FP32,
+    Cost,
+    OpArgs,
+    OpError,
+    OpSpec,
+    TensorType,
+    Traits,
+    name_label,
+    need_layout,
+    spatial_out,
+)
 
 
 class PoolArgs(OpArgs):
@@ -78,25 +89,98 @@ def _gap_infer(a, ins):
     return TensorType(shape=(x.c, 1, 1)), a
 
 
+def _pool_label(name: str):
+    def label(a: PoolArgs, ins) -> str:
+        s = a.s if a.s is not None else a.k
+        return f"{name} {a.k}×{a.k}" + (f" · ↓{s}" if s > 1 else "")
+
+    return label
+
+
+def _pool_cost(a: PoolArgs, ins, out, macs: int) -> Cost:
+    return Cost("pool", float(out.numel * a.k * a.k))
+
+
+def _blur_label(a: BlurPoolArgs, ins) -> str:
+    return f"AADS · blur {a.filt}" + (f" · ↓{a.s}" if a.s > 1 else "")
+
+
+def _blur_cost(a: BlurPoolArgs, ins, out, macs: int) -> Cost:
+    # the reflect-padded copy is written and read again: the input moves twice
+    return Cost("blurpool", float(2 * out.numel * a.filt * a.filt), float((2 * ins[0].numel + out.numel) * BYTES_FP32))
+
+
+def _up_label(a: UpsampleArgs, ins) -> str:
+    return f"upsample ×{a.scale}" + ("" if a.mode == "nearest" else f" {a.mode}")
+
+
+POOL_TRAITS = Traits(strided=True, per_channel=True)
+
 OPS = [
-    OpSpec("maxpool", PoolArgs, _pool_infer, positional=("k", "s", "p"), category="pool", doc="max pooling"),
-    OpSpec("avgpool", AvgPoolArgs, _pool_infer, positional=("k", "s", "p"), category="pool", doc="average pooling"),
+    OpSpec(
+        "maxpool",
+        PoolArgs,
+        _pool_infer,
+        positional=("k", "s", "p"),
+        traits=POOL_TRAITS,
+        label=_pool_label("maxpool"),
+        cost=_pool_cost,
+        example="maxpool(3, 2, 1)",
+        category="pool",
+        doc="max pooling",
+        semantics="`MaxPool2d(k, s, p, ceil_mode=ceil)`",
+    ),
+    OpSpec(
+        "avgpool",
+        AvgPoolArgs,
+        _pool_infer,
+        positional=("k", "s", "p"),
+        traits=POOL_TRAITS,
+        label=_pool_label("avgpool"),
+        cost=_pool_cost,
+        example="avgpool(2)",
+        category="pool",
+        doc="average pooling",
+        semantics="`AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=...)`",
+    ),
     OpSpec(
         "blurpool",
         BlurPoolArgs,
         _blur_infer,
         positional=("filt", "s"),
+        traits=POOL_TRAITS,
+        label=_blur_label,
+        cost=_blur_cost,
+        example="blurpool(3, 2)",
         category="pool",
         doc="anti-aliased downsampling (Zhang 2019): fixed binomial low-pass filter, depthwise, strided, "
         "reflect padding",
+        semantics="anti-aliased downsampling (Zhang 2019): filter = outer product of the binomial row of length "
+        "`filt` (`[1]`, `[1,1]`, `[1,2,1]`, `[1,3,3,1]`, ...) normalised to sum 1; reflect padding "
+        "`((filt-1)//2, ceil((filt-1)/2))` on each of left/right and top/bottom; depthwise conv with stride `s`",
     ),
     OpSpec(
         "upsample",
         UpsampleArgs,
         _up_infer,
         positional=("scale",),
+        traits=Traits(per_channel=True),
+        label=_up_label,
+        cost=lambda a, ins, out, macs: Cost("copy", 0.0),
+        example="upsample(2)",
         category="pool",
         doc="nearest or bilinear upsampling by an integer factor",
+        semantics="`F.interpolate(scale_factor=scale, mode=mode)`; bilinear with `align_corners=False`",
     ),
-    OpSpec("gap", NoArgs, _gap_infer, category="pool", doc="global average pooling to [C, 1, 1]"),
+    OpSpec(
+        "gap",
+        NoArgs,
+        _gap_infer,
+        traits=Traits(per_channel=True, global_pool=True),
+        label=name_label("global avg pool"),
+        cost=lambda a, ins, out, macs: Cost("pool", float(ins[0].numel)),
+        category="pool",
+        doc="global average pooling to [C, 1, 1]",
+        semantics="global average pool to `[C, 1, 1]`",
+    ),
 ]

@@ -6,7 +6,18 @@ import math
 
 from pydantic import Field
 
-from archdsl.ops.base import OpArgs, OpError, OpSpec, TensorType, need_layout
+from archdsl.ops.base import (
+    BYTES_FP32,
+    Cost,
+    OpArgs,
+    OpError,
+    OpSpec,
+    TensorType,
+    Traits,
+    WeightSpec,
+    name_label,
+    need_layout,
+)
 
 
 class UnfoldArgs(OpArgs):
@@ -51,6 +62,7 @@ def _fold_infer(a: FoldArgs, ins):
 class MhsaArgs(OpArgs):
     heads: int = Field(default=1, ge=1, description="attention heads")
     bias: bool = Field(default=True, description="bias in the qkv and output projections")
+    scale: float | None = Field(default=None, gt=0, description="attention-score scale; default 1/sqrt(C/heads)")
 
 
 def _mhsa_infer(a: MhsaArgs, ins):
@@ -61,14 +73,33 @@ def _mhsa_infer(a: MhsaArgs, ins):
     return x, a
 
 
-def _mhsa_params(a: MhsaArgs, ins, out) -> int:
+def _mhsa_weights(a: MhsaArgs, ins, out) -> list[WeightSpec]:
     c = ins[0].c
-    return 4 * c * c + (4 * c if a.bias else 0)
+    w = [WeightSpec("qkv.weight", (3 * c, c), "linear")]
+    if a.bias:
+        w.append(WeightSpec("qkv.bias", (3 * c,), "zeros"))
+    w.append(WeightSpec("proj.weight", (c, c), "linear"))
+    if a.bias:
+        w.append(WeightSpec("proj.bias", (c,), "zeros"))
+    return w
 
 
 def _mhsa_macs(a: MhsaArgs, ins, out) -> int:
     pp, n, c = ins[0].shape
-    return pp * (n * _mhsa_params(a, ins, out) + 2 * n * n * c)
+    return pp * (n * (4 * c * c + (4 * c if a.bias else 0)) + 2 * n * n * c)
+
+
+SOFTMAX_FLOPS = 5  # per element of the attention matrix
+
+
+def _mhsa_cost(a: MhsaArgs, ins, out, macs: int) -> Cost:
+    p, tokens, _ = out.shape
+    attn = p * a.heads * tokens * tokens
+    in_bytes = ins[0].numel * BYTES_FP32
+    out_bytes = out.numel * BYTES_FP32
+    # qkv (3x), attention matrix written and read, context, output
+    act = in_bytes + 3 * out_bytes + 2 * attn * BYTES_FP32 + 2 * out_bytes
+    return Cost("attention", 2.0 * macs + SOFTMAX_FLOPS * attn, float(act))
 
 
 class NoArgs(OpArgs):
@@ -87,34 +118,77 @@ def _same(a, ins):
     return ins[0], a
 
 
+def _layout(a, ins, out, macs: int) -> Cost:
+    return Cost("layout", 0.0)
+
+
 OPS = [
     OpSpec(
         "unfold",
         UnfoldArgs,
         _unfold_infer,
         positional=("p",),
+        traits=Traits(per_channel=True, view=True),
+        label=lambda a, ins: f"unfold {a.p}×{a.p}",
+        cost=_layout,
+        example="unfold(2)",
         category="tokens",
         doc="feature map [C,H,W] → tokens [p·p, H·W/p², C] (MobileViT's unfolding)",
+        semantics="`[B, C, H, W]` → `[B, p*p, N, C]` exactly as timm's `MobileVitBlock` unfolds: "
+        "`x.reshape(B*C*nh, p, nw, p).transpose(1, 2).reshape(B, C, N, p*p).transpose(1, 3)` with `nh = H/p`, "
+        "`nw = W/p`, `N = nh*nw`",
     ),
     OpSpec(
         "fold",
         FoldArgs,
         _fold_infer,
         positional=("p",),
+        traits=Traits(per_channel=True, view=True),
+        label=lambda a, ins: f"fold {a.p}×{a.p}",
+        cost=_layout,
+        example="unfold(2) -> fold(2)",
         category="tokens",
         doc="tokens [p·p, N, C] → feature map [C, H, W] (inverse of unfold)",
+        semantics="the inverse of `unfold` (timm's fold), output height `h`",
     ),
     OpSpec(
         "mhsa",
         MhsaArgs,
         _mhsa_infer,
         positional=("heads",),
-        params=_mhsa_params,
         macs=_mhsa_macs,
+        weights=_mhsa_weights,
+        label=lambda a, ins: f"MHSA · {a.heads} heads",
+        cost=_mhsa_cost,
+        example="unfold(2) -> mhsa(2)",
         category="tokens",
         doc="multi-head self-attention over the N tokens of each patch position "
         "(fused qkv projection, output projection)",
+        semantics="timm's `Attention` applied to each of the P token sets: `qkv = Linear(C, 3C, bias)`, split into "
+        "heads, `softmax(q kᵀ · scale) v` with `scale` = `1/sqrt(C/heads)` unless given, `proj = Linear(C, C, bias)`",
     ),
-    OpSpec("flatten", NoArgs, _flatten_infer, category="misc", doc="flatten to a vector"),
-    OpSpec("dropout", DropoutArgs, _same, positional=("p",), category="misc", doc="dropout (identity at inference)"),
+    OpSpec(
+        "flatten",
+        NoArgs,
+        _flatten_infer,
+        traits=Traits(reshape=True, view=True),
+        label=name_label("flatten"),
+        cost=lambda a, ins, out, macs: Cost("free", 0.0, 0.0),
+        category="misc",
+        doc="flatten to a vector",
+        semantics="flatten all but the batch dimension",
+    ),
+    OpSpec(
+        "dropout",
+        DropoutArgs,
+        _same,
+        positional=("p",),
+        traits=Traits(alias=True, view=True, per_channel=True, per_pixel=True),
+        label=lambda a, ins: f"dropout {a.p:g}",
+        cost=lambda a, ins, out, macs: Cost("free", 0.0, 0.0),
+        example="dropout(0.1)",
+        category="misc",
+        doc="dropout (identity at inference)",
+        semantics="dropout (identity in eval)",
+    ),
 ]
