@@ -109,6 +109,11 @@ class Traits:
     """has a stride argument ``s`` (``None`` meaning: the window ``k``) that can downsample"""
     global_pool: bool = False
     """reduces all spatial positions to one (gap)"""
+    linear: bool = False
+    """an affine map of its input(s) at inference (conv, linear, batch norm, average and blur pooling, add,
+    concat, reshapes, aliases): a low-pass filter before it is kept; max pooling and activations are not"""
+    antialias: bool = False
+    """low-pass filters with a fixed filter before it subsamples (a blur pool): downsamples without aliasing"""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,17 @@ from archdsl.diagnostics import Severity
 from archdsl.ir import Graph, Node
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import GraphIndex, LintContext
-from archdsl.rules.graphutil import TRANSPARENT, downsamples, is_depthwise, persists, skip_back, stride
+from archdsl.rules.graphutil import (
+    downsamples,
+    is_convolution,
+    is_depthwise,
+    pair,
+    persists,
+    skip_back,
+    stride,
+    traits,
+    transparent,
+)
 
 
 class Options(RuleOptions):
@@ -17,7 +27,13 @@ class Options(RuleOptions):
 
 
 def _is_blur(node: Node | None, min_filter: int) -> bool:
-    return node is not None and node.op == "blurpool" and node.args.filt >= min_filter
+    return node is not None and traits(node).antialias and getattr(node.args, "filt", 0) >= min_filter
+
+
+def _box_filter(node: Node) -> bool:
+    """A fixed linear window that is not a blur (average pooling): a weak low-pass filter."""
+    t = traits(node)
+    return t.strided and t.linear and t.per_channel and not t.antialias and node.params == 0
 
 
 def anti_aliased(node: Node, idx: GraphIndex, opts: Options) -> bool:
@@ -26,24 +42,26 @@ def anti_aliased(node: Node, idx: GraphIndex, opts: Options) -> bool:
     A stride-2 blur pool before another strided op does not count: its output fills the band of
     the new resolution, so subsampling it again aliases. Max pooling is not linear; its
     anti-aliased form is ``maxpool(k, s = 1) -> blurpool`` (Zhang's MaxBlurPool), in which the
-    max pool does not downsample at all.
+    max pool does not downsample at all. What an op is comes from its traits (``antialias``,
+    ``linear``), not its name.
     """
-    if node.op == "blurpool":
-        return node.args.filt >= opts.min_filter
-    if node.op == "avgpool" and opts.allow_avgpool:
+    if traits(node).antialias:
+        return getattr(node.args, "filt", 0) >= opts.min_filter
+    if _box_filter(node) and opts.allow_avgpool:
         return True
-    if node.op not in ("conv", "avgpool"):
+    if not traits(node).linear:
         return False
-    prev = skip_back(idx.producer(node), idx, TRANSPARENT)
-    return _is_blur(prev, opts.min_filter) and prev.args.s == 1
+    prev = skip_back(idx.producer(node), idx, transparent)
+    return _is_blur(prev, opts.min_filter) and stride(prev) == 1
 
 
 def _help(node: Node) -> str:
-    if node.op == "maxpool":
-        return "pool at stride 1, then blur-pool: maxpool(k, s = 1, p = ...) -> aads (MaxBlurPool)"
-    if node.op == "avgpool":
+    t = traits(node)
+    if t.strided and not t.linear:
+        return f"pool at stride 1, then blur-pool: {node.op}(k, s = 1, p = ...) -> aads (MaxBlurPool)"
+    if _box_filter(node):
         return "use a blur pool instead (std's aads, blurpool(3, s = 2))"
-    if node.op == "blurpool":
+    if t.antialias:
         return "use a binomial filter of 3 or more: blurpool(3, s = 2) (std's aads)"
     return (
         "make the op stride 1 and follow it with a blur pool (std's aads), "
@@ -51,15 +69,20 @@ def _help(node: Node) -> str:
     )
 
 
+def _window(node: Node) -> str:
+    return "×".join(str(k) for k in pair(node.args.k))
+
+
 def _describe(node: Node, idx: GraphIndex) -> str:
     s = stride(node)
-    if node.op == "conv":
+    t = traits(node)
+    if is_convolution(node):
         kind = "depthwise " if is_depthwise(node, idx) else ""
-        return f"strided {kind}convolution ({node.args.k}×{node.args.k}, stride {s})"
-    if node.op in ("maxpool", "avgpool"):
-        return f"{node.op[:3]} pooling alone ({node.args.k}×{node.args.k}, stride {s})"
-    if node.op == "blurpool":
+        return f"strided {kind}convolution ({_window(node)}, stride {s})"
+    if t.antialias:
         return f"blur pool with filter {node.args.filt} (no low-pass filter) at stride {s}"
+    if t.strided and t.per_channel and hasattr(node.args, "k"):
+        return f"{node.op[:3]} pooling alone ({_window(node)}, stride {s})"
     return f"'{node.op}'"
 
 

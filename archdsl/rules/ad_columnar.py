@@ -8,9 +8,7 @@ from archdsl.diagnostics import Severity
 from archdsl.ir import Graph, Node, Scope
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import GraphIndex, LintContext
-from archdsl.rules.graphutil import is_grouped
-
-WEIGHTED = frozenset({"conv", "linear", "mhsa"})
+from archdsl.rules.graphutil import is_grouped, is_layer
 
 
 class Options(RuleOptions):
@@ -35,7 +33,7 @@ class _StageIndex:
         self.weighted: set[str] = set()  # every path that is, or is above, a weighted op
         for nid, n in idx.nodes.items():
             self.nodes.setdefault(_first(nid), []).append(n)
-            if n.op in WEIGHTED:
+            if is_layer(n):
                 parts = nid.split(".")
                 for i in range(len(parts), 0, -1):
                     prefix = ".".join(parts[:i])
@@ -156,7 +154,7 @@ class ColumnarDesign(Rule):
             if stage in stem or stage in skip:
                 continue
             nodes = si.nodes.get(stage, [])
-            if not nodes or not any(n.op in WEIGHTED for n in nodes):
+            if not nodes or not any(is_layer(n) for n in nodes):
                 continue
             first_in = idx.in_type(nodes[0]) if nodes[0].inputs else None
             last = nodes[-1].out

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from archdsl.diagnostics import Severity
 from archdsl.ir import Graph
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import LintContext
+from archdsl.rules.graphutil import is_convolution, pair, stride
 
 
 class StridedPointwiseConv(Rule):
@@ -52,13 +55,13 @@ class StridedPointwiseConv(Rule):
     def check_graph(self, ctx: LintContext, graph: Graph, options: RuleOptions) -> list[Finding]:
         out = []
         for node in graph.nodes:
-            if node.op == "conv" and node.args.k == 1 and node.args.s > 1:
+            if is_convolution(node) and set(pair(node.args.k)) == {1} and stride(node) > 1:
                 s = node.args.s
+                n = math.prod(pair(s))
                 span, notes = ctx.locate(graph, node.id)
                 out.append(
                     self.finding(
-                        f"point-wise (1×1) convolution with stride {s} discards {s * s - 1} of every {s * s} "
-                        f"input pixels",
+                        f"point-wise (1×1) convolution with stride {s} discards {n - 1} of every {n} input pixels",
                         span,
                         help="downsample before it (blurpool(3, s = 2) or avgpool(2)) and use stride 1",
                         notes=notes,

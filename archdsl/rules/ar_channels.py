@@ -5,15 +5,20 @@ from __future__ import annotations
 from pydantic import Field
 
 from archdsl.diagnostics import Severity
-from archdsl.ir import Graph
+from archdsl.ir import Graph, Node
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import LintContext
-from archdsl.rules.graphutil import TRANSPARENT, is_depthwise
+from archdsl.rules.graphutil import is_depthwise, is_layer, transparent_or_reshape
 
 
 class Options(RuleOptions):
     divisor: int = Field(default=8, ge=1)
     skip_classifier: bool = True
+
+
+def _has_width(node: Node) -> bool:
+    """A learned layer whose output width is its argument ``c`` (conv, linear)."""
+    return is_layer(node) and isinstance(getattr(node.args, "c", None), int)
 
 
 class ChannelsNotDivisible(Rule):
@@ -63,15 +68,15 @@ class ChannelsNotDivisible(Rule):
     def check_graph(self, ctx: LintContext, graph: Graph, options: Options) -> list[Finding]:
         idx = ctx.index(graph)
         classifier = idx.nodes.get(graph.output)
-        while classifier is not None and (classifier.op in TRANSPARENT or classifier.op == "flatten"):
+        while classifier is not None and transparent_or_reshape(classifier):
             classifier = idx.producer(classifier)
         out = []
         for node in graph.nodes:
-            if node.op not in ("conv", "linear"):
+            if not _has_width(node):
                 continue
             if options.skip_classifier and classifier is not None and node.id == classifier.id:
                 continue
-            if node.op == "conv" and is_depthwise(node, idx):
+            if is_depthwise(node, idx):
                 continue
             c = node.args.c
             if c % options.divisor == 0:

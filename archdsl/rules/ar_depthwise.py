@@ -6,7 +6,7 @@ from archdsl.diagnostics import Severity
 from archdsl.ir import Graph
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import LintContext
-from archdsl.rules.graphutil import PER_CHANNEL, is_depthwise, skip_back
+from archdsl.rules.graphutil import is_depthwise, pointwise, skip_back
 
 
 class ConsecutiveDepthwise(Rule):
@@ -14,8 +14,8 @@ class ConsecutiveDepthwise(Rule):
     ## What it does
     Flags a depthwise convolution that directly follows another depthwise convolution.
 
-    Only per-channel ops may stand between them (batch norm, activations, scale, identity,
-    dropout): nothing that mixes channels.
+    Only point-wise per-channel ops may stand between them (batch norm, activations other than
+    softmax, scale, identity, dropout): nothing that mixes channels.
 
     ## Why is this bad?
     A depthwise convolution never mixes channels. Two in a row are a separable k×k filter per
@@ -62,7 +62,7 @@ class ConsecutiveDepthwise(Rule):
         for node in graph.nodes:
             if not is_depthwise(node, idx):
                 continue
-            prev = skip_back(idx.producer(node), idx, PER_CHANNEL)
+            prev = skip_back(idx.producer(node), idx, pointwise)
             if prev is None or not is_depthwise(prev, idx):
                 continue
             span, notes = ctx.locate(graph, node.id)

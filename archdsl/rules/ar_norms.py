@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from archdsl.diagnostics import Severity
-from archdsl.ir import Graph
+from archdsl.ir import Graph, Node
+from archdsl.ops import OPS
 from archdsl.rules.base import Finding, Rule, RuleOptions
-from archdsl.rules.context import LintContext
-from archdsl.rules.graphutil import NORMS, TRANSPARENT, only_consumer, skip_back
+from archdsl.rules.context import GraphIndex, LintContext
+from archdsl.rules.graphutil import is_layer, is_norm, only_consumer, skip_back, traits, transparent
 
 
 class DuplicateNorm(Rule):
@@ -14,7 +15,8 @@ class DuplicateNorm(Rule):
     ## What it does
     Flags a normalisation layer directly after another normalisation layer.
 
-    Normalisation layers are `bn` and `layernorm`; only `identity` or `dropout` may stand between.
+    Normalisation layers are the ops the registry marks as norms (`bn`, `layernorm` ...); only ops that are
+    the identity at inference (`identity`, `dropout`) may stand between.
 
     ## Why is this bad?
     The second norm re-normalises an already normalised tensor: it adds parameters, running
@@ -56,10 +58,10 @@ class DuplicateNorm(Rule):
         idx = ctx.index(graph)
         out = []
         for node in graph.nodes:
-            if node.op not in NORMS or not node.inputs:
+            if not is_norm(node) or not node.inputs:
                 continue
-            prev = skip_back(idx.producer(node), idx, TRANSPARENT)
-            if prev is None or prev.op not in NORMS:
+            prev = skip_back(idx.producer(node), idx, transparent)
+            if prev is None or not is_norm(prev):
                 continue
             span, notes = ctx.locate(graph, node.id)
             out.append(
@@ -75,10 +77,34 @@ class DuplicateNorm(Rule):
         return out
 
 
+def _channel_bias(node: Node, idx: GraphIndex) -> int:
+    """The size of a learned layer's per-output-channel bias (its weight ``bias`` of shape ``[C]``), or 0.
+
+    Norms have a bias too; a norm before a norm is AR206's business."""
+    if not is_layer(node):
+        return 0
+    ins = [idx.graph.type_of(i) for i in node.inputs]
+    for w in OPS[node.op].weights(node.args, ins, node.out):
+        if w.name == "bias" and not w.buffer and w.shape == (node.out.c,):
+            return w.numel
+    return 0
+
+
+def _per_channel_norm(node: Node) -> bool:
+    """A norm that normalises each channel by its own statistics (batch norm): it subtracts each
+    channel's mean, so a per-channel bias before it cancels. Layer and group norms do not."""
+    t = traits(node)
+    return t.norm and t.per_channel
+
+
 class BiasBeforeBatchNorm(Rule):
     """
     ## What it does
     Flags a convolution with `bias = true` whose only consumer is a batch norm.
+
+    Any op with a learned per-channel bias counts, and any norm that normalises each channel by its
+    own statistics (the registry's norms that are per-channel: `bn`); `identity` or `dropout` may stand
+    between.
 
     ## Why is this bad?
     Batch norm subtracts the per-channel mean, so a per-channel bias added just before it is
@@ -115,17 +141,18 @@ class BiasBeforeBatchNorm(Rule):
         out = []
         idx = ctx.index(graph)
         for node in graph.nodes:
-            if node.op != "conv" or not node.args.bias:
+            bias = _channel_bias(node, idx)
+            if not bias:
                 continue
             nxt = only_consumer(node, idx)
-            while nxt is not None and nxt.op in TRANSPARENT:
+            while nxt is not None and transparent(nxt):
                 nxt = only_consumer(nxt, idx)
-            if nxt is None or nxt.op != "bn":
+            if nxt is None or not _per_channel_norm(nxt):
                 continue
             span, notes = ctx.locate(graph, node.id)
             out.append(
                 self.finding(
-                    f"the conv's bias ({node.args.c} parameters) is cancelled by the batch norm after it",
+                    f"the {node.op}'s bias ({bias} parameters) is cancelled by the batch norm after it",
                     span,
                     help="drop bias = true",
                     notes=notes,

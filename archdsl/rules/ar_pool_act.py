@@ -6,7 +6,7 @@ from archdsl.diagnostics import Severity
 from archdsl.ir import Graph
 from archdsl.rules.base import Finding, Rule, RuleOptions
 from archdsl.rules.context import LintContext
-from archdsl.rules.graphutil import ACTIVATIONS, TRANSPARENT, skip_back
+from archdsl.rules.graphutil import is_activation, skip_back, traits, transparent_or_reshape
 
 
 class ActivationAfterGlobalPool(Rule):
@@ -14,8 +14,9 @@ class ActivationAfterGlobalPool(Rule):
     ## What it does
     Flags an activation applied directly to the output of a global pool.
 
-    Activations are ReLU, ReLU6, SiLU, GELU, hard-swish and tanh; "directly" allows `flatten`,
-    `identity` or `dropout` between the pool and the activation, on the way to the classifier.
+    Activations are the registry's activations that are not gates (ReLU, ReLU6, SiLU, GELU,
+    hard-swish, tanh ...); "directly" allows reshapes and aliases (`flatten`, `identity`, `dropout`)
+    between the pool and the activation, on the way to the classifier.
 
     ## Why is this bad?
     The features before the pool have normally gone through an activation already: ReLU after
@@ -54,10 +55,10 @@ class ActivationAfterGlobalPool(Rule):
         idx = ctx.index(graph)
         out = []
         for node in graph.nodes:
-            if node.op not in ACTIVATIONS or not node.inputs:
+            if not is_activation(node) or not node.inputs:
                 continue
-            prev = skip_back(idx.producer(node), idx, TRANSPARENT | {"flatten"})
-            if prev is None or prev.op != "gap":
+            prev = skip_back(idx.producer(node), idx, transparent_or_reshape)
+            if prev is None or not traits(prev).global_pool:
                 continue
             span, notes = ctx.locate(graph, node.id)
             out.append(

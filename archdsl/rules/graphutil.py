@@ -1,37 +1,85 @@
-"""Small questions about IR nodes that several rules ask (no state; pure functions)."""
+"""Small questions about IR nodes that several rules ask (no state; pure functions).
+
+What an op is comes from the op registry (:class:`archdsl.ops.Traits`, the op's weights and stride),
+never from lists of op names here: an op registered with ``norm=True`` is a norm to every rule.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from archdsl.ir import Node
+from archdsl.ops import OPS, Traits
 from archdsl.rules.context import GraphIndex
 
-NORMS = frozenset({"bn", "layernorm"})
-ACTIVATIONS = frozenset({"relu", "relu6", "hardswish", "silu", "gelu", "tanh"})
-GATES = frozenset({"sigmoid", "hardsigmoid", "softmax"})
-#: ops that pass a tensor through unchanged in shape and do not mix channels or pixels
-TRANSPARENT = frozenset({"identity", "dropout"})
-PER_CHANNEL = frozenset({"bn", "scale", "identity", "dropout"}) | ACTIVATIONS | GATES - {"softmax"}
-STRIDED = frozenset({"conv", "maxpool", "avgpool", "blurpool"})
+
+def traits(node: Node) -> Traits:
+    return OPS[node.op].traits
 
 
 def stride(node: Node) -> int:
-    if node.op in STRIDED:
-        s = getattr(node.args, "s", 1)
-        return s if s is not None else getattr(node.args, "k", 1)
-    return 1
+    """The (largest) stride of a strided op; 1 for every other op."""
+    return OPS[node.op].stride(node.args)
+
+
+def pair(value) -> tuple[int, ...]:
+    """A window, stride or padding argument as a tuple (an int ``k`` is ``(k, k)``)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+# ---- kinds of op, from the traits (each predicate is a skip_back/through argument too) ----------
+
+
+def is_norm(node: Node) -> bool:
+    return traits(node).norm
+
+
+def is_activation(node: Node) -> bool:
+    """A non-linearity that is not a gate (relu, silu ...; not sigmoid or softmax)."""
+    t = traits(node)
+    return t.activation and not t.gate
+
+
+def transparent(node: Node) -> bool:
+    """The identity at inference (identity, dropout): passes a tensor through unchanged."""
+    return traits(node).alias
+
+
+def transparent_or_reshape(node: Node) -> bool:
+    """An alias or a pure rearrangement (flatten): the values pass through unchanged."""
+    t = traits(node)
+    return t.alias or t.reshape
+
+
+def pointwise(node: Node) -> bool:
+    """One input, each output element from the same element of it alone: mixes neither channels
+    nor pixels (norms over one channel, activations other than softmax, scale, aliases)."""
+    t = traits(node)
+    return t.per_channel and t.per_pixel and not t.merge
+
+
+def is_convolution(node: Node) -> bool:
+    """A sliding window with learned weights: strided, with parameters (conv, not the pools)."""
+    return traits(node).strided and node.params > 0
+
+
+def is_layer(node: Node) -> bool:
+    """A learned layer that mixes channels (conv, linear, attention): not a norm, not per-channel."""
+    t = traits(node)
+    return node.params > 0 and not t.norm and not t.per_channel
 
 
 def is_depthwise(node: Node, idx: GraphIndex) -> bool:
-    if node.op != "conv" or node.args.groups < 2:
+    """A convolution whose ``groups`` (at least 2) equals its input channels."""
+    groups = getattr(node.args, "groups", 1)
+    if groups < 2 or not is_convolution(node):
         return False
-    return node.args.groups == idx.in_type(node).c
+    return groups == idx.in_type(node).c
 
 
 def is_grouped(node: Node, idx: GraphIndex) -> bool:
     """A grouped convolution that is not depthwise: ``groups`` columns of channels."""
-    return node.op == "conv" and node.args.groups >= 2 and not is_depthwise(node, idx)
+    return is_convolution(node) and getattr(node.args, "groups", 1) >= 2 and not is_depthwise(node, idx)
 
 
 def downsamples(node: Node, idx: GraphIndex) -> bool:
@@ -39,12 +87,12 @@ def downsamples(node: Node, idx: GraphIndex) -> bool:
 
     Global pooling (``gap``) is not downsampling, and neither are token ops.
     """
-    if not node.inputs or node.op == "gap":
+    if not node.inputs or traits(node).global_pool:
         return False
     tin = idx.in_type(node)
     if tin.layout != "chw" or node.out.layout != "chw":
         return False
-    if node.op in STRIDED:
+    if traits(node).strided:
         return stride(node) > 1 and (node.out.h < tin.h or node.out.w < tin.w)
     return node.out.h * 2 <= tin.h or node.out.w * 2 <= tin.w
 
@@ -91,16 +139,16 @@ def persists(node: Node, idx: GraphIndex) -> bool:
     return memo[node.id]
 
 
-def skip_back(node: Node | None, idx: GraphIndex, through: Iterable[str]) -> Node | None:
-    """The first producer upstream of ``node`` (inclusive) whose op is not in ``through``.
+def skip_back(node: Node | None, idx: GraphIndex, through: Callable[[Node], bool]) -> Node | None:
+    """The first producer upstream of ``node`` (inclusive) for which ``through`` is false.
 
-    Remembered for every node on the way (per set of ops), so many consumers of one long chain
-    of pass-through ops walk it once.
+    ``through`` is one of the predicates above (``transparent``, ``pointwise`` ...). Remembered for
+    every node on the way (per predicate), so many consumers of one long chain of pass-through ops
+    walk it once.
     """
-    through = frozenset(through)
-    memo: dict[str, Node | None] = idx.memo(f"skip_back:{','.join(sorted(through))}", dict)
+    memo: dict[str, Node | None] = idx.memo(f"skip_back:{through.__module__}.{through.__qualname__}", dict)
     walked: list[str] = []
-    while node is not None and node.op in through and node.inputs:
+    while node is not None and through(node) and node.inputs:
         if node.id in memo:
             node = memo[node.id]
             break

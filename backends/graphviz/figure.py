@@ -33,8 +33,6 @@ from .options import OPS, STAGES, RenderOptions
 from .structure import Structure, Tree, build, contains, runs
 
 ATTENTION_BLOCKS = {"dcac": "DC-AC", "attention_condenser": "attention condenser"}
-CONDENSE_OPS = {"maxpool", "avgpool", "blurpool"}
-EMBED_OPS = {"conv", "linear"}
 
 
 @dataclass
@@ -261,7 +259,7 @@ class _Builder:
         for c in t.children:
             if isinstance(c, str):
                 n = self.s.nodes[c]
-                if n.op in L.FOLLOWERS or n.op in ("identity", "slice"):
+                if L.follower(n) or L.invisible(n) or L.selection(n, self._in_type(c)):
                     continue
                 parts.append(L.op_title(n).split(" · ")[0] + (f" ↓{L.stride_of(n)}" if L.stride_of(n) > 1 else ""))
             elif c.kind == "block":
@@ -304,7 +302,7 @@ class _Builder:
 
     def _is_aads(self, t: Tree) -> bool:
         ids = t.node_ids()
-        return t.name == "aads" or (len(ids) == 1 and self.s.nodes[ids[0]].op == "blurpool")
+        return t.name == "aads" or (len(ids) == 1 and L.traits(self.s.nodes[ids[0]]).antialias)
 
     def _is_attention(self, t: Tree) -> bool:
         if t.name in ATTENTION_BLOCKS:
@@ -313,8 +311,11 @@ class _Builder:
         # (columns, residuals, repeats): an attention condenser by its ops
         if any(c.kind != "block" for c in t.walk() if c is not t):
             return False
-        ops = {self.s.nodes[i].op for i in t.node_ids()}
-        return bool(ops & {"maxpool", "avgpool"}) and "upsample" in ops and self._downsampling(t) == 1
+        ids = t.node_ids()
+        nodes = [self.s.nodes[i] for i in ids]
+        pools = any(L.pooling(n) and not L.traits(n).antialias for n in nodes)
+        ups = any(L.expands(n, self._in_type(i)) for i, n in zip(ids, nodes, strict=True))
+        return pools and ups and self._downsampling(t) == 1
 
     def _block_box(
         self, t: Tree, count: int = 1, members: list[str] | None = None, bid: str | None = None, note: str = ""
@@ -325,7 +326,8 @@ class _Builder:
         times = f" ×{count}" if count > 1 else ""
         if self._is_aads(t):
             n = self.s.nodes[t.node_ids()[0]]
-            detail = L.op_title(n).replace("AADS · ", "") if n.op == "blurpool" else L.block_args(t.name, t.args, out)
+            blur = L.traits(n).antialias
+            detail = L.op_title(n).replace("AADS · ", "") if blur else L.block_args(t.name, t.args, out)
             return self._box(bid or t.path, "downsample", "AADS" + times, [detail], ids, tooltip=t.path)
         args = L.block_args(t.name, t.args, out)
         if ratio > 1 and "↓" not in args:
@@ -418,13 +420,13 @@ class _Builder:
         n = s.nodes[nid]
         if self.level < OPS:
             cons = s.consumers[nid]
-            if n.op == "identity" and len(n.inputs) == 1:
+            if L.invisible(n) and len(n.inputs) == 1:
                 self.alias_fwd[nid] = n.inputs[0]
                 return
-            if n.op == "slice" and len(cons) == 1 and s.owner.get(cons[0]) is not None:
+            if L.selection(n, self._in_type(nid)) and len(cons) == 1 and s.owner.get(cons[0]) is not None:
                 self.alias_back[nid] = cons[0]
                 return
-            if n.op in L.FOLLOWERS and len(n.inputs) == 1 and items:
+            if L.follower(n) and len(n.inputs) == 1 and items:
                 prev = items[-1]
                 src = n.inputs[0]
                 if (
@@ -449,11 +451,12 @@ class _Builder:
         n = self.s.nodes[nid]
         tip = f"{nid}: {n.op} → {n.out}"
         if role is None:
-            if n.op in L.MERGE_SYMBOLS and len(n.inputs) > 1:
-                return self._box(nid, "merge", n.op, [], [nid], symbol=L.MERGE_SYMBOLS[n.op], tooltip=tip)
+            symbol = L.merge_symbol(n)
+            if symbol is not None and len(n.inputs) > 1:
+                return self._box(nid, "merge", n.op, [], [nid], symbol=symbol, tooltip=tip)
             role = "downsample" if L.is_downsampling(n) else "op"
         title = L.op_title(n, self._in_type(nid))
-        if nid.endswith(".project") and n.op == "conv":
+        if nid.endswith(".project") and L.projection(n):
             title = "project · " + title
         return self._box(nid, role, title, [], [nid], tooltip=tip)
 
@@ -470,11 +473,11 @@ class _Builder:
             branch = rel.split(".", 1)[0] if "." in rel else ""
             last = state.get(branch)
             role: str | None = None
-            if n.op in CONDENSE_OPS and last in (None, "condense") and L.stride_of(n) > 1:
+            if L.pooling(n) and last in (None, "condense") and L.stride_of(n) > 1:
                 role = "condense"
-            elif n.op == "upsample" and last in ("condense", "embed", "expand"):
+            elif L.expands(n, self._in_type(nid)) and last in ("condense", "embed", "expand"):
                 role = "expand"
-            elif (n.op in EMBED_OPS and last in ("condense", "embed")) or (n.op in L.FOLLOWERS and last == "embed"):
+            elif (L.projection(n) and last in ("condense", "embed")) or (L.follower(n) and last == "embed"):
                 role = "embed"
             roles[nid] = role
             if role is not None:
@@ -512,7 +515,7 @@ class _Builder:
             ):
                 prev.members.append(nid)
                 self.unit[nid] = prev.id
-                if n.op in L.FOLLOWERS:
+                if L.follower(n):
                     prev.lines[-1] += f" · {title}"
                 else:
                     prev.lines.append(title)

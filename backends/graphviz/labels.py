@@ -1,31 +1,69 @@
-"""The words on the figure: op and block labels, shapes, counts.
+"""The words on the figure: op and block labels, shapes, counts, and what kind of box an op gets.
 
-A label names the op as a paper would (``conv 3×3 · 32 · g4``, ``AADS · blur 3 · ↓2``) with its key
-arguments: channels, kernel, stride (as ``↓s``), groups. Unknown ops (added to the registry after
-this was written) fall back to their name and non-default-looking arguments.
+An op's label is its own (:meth:`archdsl.ops.OpSpec.title`: ``conv 3×3 · 32 · g4``, ``AADS · blur 3 ·
+↓2``); what kind of op it is (a follower folded into the box before it, a merge circle, a
+downsampling step) comes from its traits in the registry. Nothing here lists op names.
 """
 
 from __future__ import annotations
 
 from archdsl.ir import Node
-from archdsl.ops import TensorType
+from archdsl.ops import OPS, TensorType, Traits
 
-ACT_NAMES = {
-    "relu": "ReLU",
-    "relu6": "ReLU6",
-    "silu": "SiLU",
-    "gelu": "GELU",
-    "hardswish": "h-swish",
-    "hardsigmoid": "h-sigmoid",
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "softmax": "softmax",
-}
-NORM_NAMES = {"bn": "BN", "layernorm": "LN", "scale": "scale", "flatten": "flatten", "identity": "identity"}
-MERGE_SYMBOLS = {"add": "+", "mul": "×", "concat": "C"}
-# ops that a block-level figure folds into the box before them ("conv 3×3 · 32" + "BN · SiLU")
-FOLLOWERS = {"bn", "layernorm", "flatten", "dropout", "scale", *ACT_NAMES}
-FOLLOWERS.discard("softmax")
+
+def traits(node: Node) -> Traits:
+    return OPS[node.op].traits
+
+
+def follower(node: Node) -> bool:
+    """An op that a block-level figure folds into the box before it (``conv 3×3 · 32`` + ``BN · SiLU``):
+    a norm, a reshape, or a point-wise op on one channel (activations other than softmax, scale,
+    aliases)."""
+    t = traits(node)
+    return t.norm or t.reshape or (t.per_channel and t.per_pixel and not t.merge)
+
+
+def invisible(node: Node) -> bool:
+    """An alias with nothing to say (``identity``): drawn as an edge. Dropout's rate is worth a word."""
+    return traits(node).alias and not any(k != "op" for k in type(node.args).model_fields)
+
+
+def selection(node: Node, in_type: TensorType | None) -> bool:
+    """A view that keeps only part of its input (a channel slice): drawn as an edge into a column."""
+    return traits(node).view and in_type is not None and node.out.numel < in_type.numel
+
+
+def merge_symbol(node: Node) -> str | None:
+    """The symbol of a merge circle: ``+`` (an elementwise sum), ``×`` (an elementwise product),
+    ``C`` (a concatenation); None for an op that is not a merge."""
+    t = traits(node)
+    if not t.merge:
+        return None
+    if not t.elementwise:
+        return "C"
+    return "+" if t.linear else "×"
+
+
+def projection(node: Node) -> bool:
+    """A learned layer that mixes channels (conv, linear): the embed step of a condenser, a shortcut's projection."""
+    t = traits(node)
+    return node.params > 0 and not t.norm and not t.per_channel
+
+
+def pooling(node: Node) -> bool:
+    """A strided op that does not mix channels: max, average or blur pooling."""
+    t = traits(node)
+    return t.strided and t.per_channel
+
+
+def expands(node: Node, in_type: TensorType | None) -> bool:
+    """Raises the spatial resolution of a feature map (upsampling)."""
+    return (
+        in_type is not None
+        and in_type.layout == "chw"
+        and node.out.layout == "chw"
+        and (node.out.h > in_type.h or node.out.w > in_type.w)
+    )
 
 
 def shape(t: TensorType) -> str:
@@ -41,57 +79,16 @@ def count(n: int) -> str:
 
 
 def stride_of(node: Node) -> int:
-    s = getattr(node.args, "s", None)
-    return s if isinstance(s, int) and s > 1 else 1
+    return OPS[node.op].stride(node.args)
 
 
 def is_downsampling(node: Node) -> bool:
     """Blur pools (AADS) and every strided op outside an attention condenser's condense step."""
-    return node.op == "blurpool" or stride_of(node) > 1
+    return traits(node).antialias or stride_of(node) > 1
 
 
 def op_title(node: Node, in_type: TensorType | None = None) -> str:
-    a = node.args
-    op = node.op
-    if op == "conv":
-        dw = in_type is not None and a.groups > 1 and a.groups == in_type.c and a.c == a.groups
-        parts = [f"{'dw conv' if dw else 'conv'} {a.k}×{a.k}", str(a.c)]
-        if a.groups > 1 and not dw:
-            parts.append(f"g{a.groups}")
-        if a.d > 1:
-            parts.append(f"dil {a.d}")
-        if a.s > 1:
-            parts.append(f"↓{a.s}")
-        return " · ".join(parts)
-    if op == "linear":
-        return f"linear · {a.c}"
-    if op in ("maxpool", "avgpool"):
-        s = a.s if a.s is not None else a.k
-        return f"{op} {a.k}×{a.k}" + (f" · ↓{s}" if s > 1 else "")
-    if op == "blurpool":
-        return f"AADS · blur {a.filt}" + (f" · ↓{a.s}" if a.s > 1 else "")
-    if op == "upsample":
-        return f"upsample ×{a.scale}" + ("" if a.mode == "nearest" else f" {a.mode}")
-    if op == "gap":
-        return "global avg pool"
-    if op == "dropout":
-        return f"dropout {a.p:g}"
-    if op == "shuffle":
-        return f"shuffle · g{a.groups}"
-    if op == "slice":
-        return f"slice {a.start}:{a.stop}"
-    if op in ("unfold", "fold"):
-        return f"{op} {a.p}×{a.p}"
-    if op == "mhsa":
-        return f"MHSA · {a.heads} heads"
-    if op in ACT_NAMES:
-        return ACT_NAMES[op]
-    if op in NORM_NAMES:
-        return NORM_NAMES[op]
-    if op in MERGE_SYMBOLS:
-        return op
-    extra = [f"{k}={v}" for k, v in a.model_dump().items() if k != "op" and v not in (None, False)]
-    return " · ".join([op, *extra])
+    return OPS[node.op].title(node.args, [in_type] if in_type is not None else [])
 
 
 def block_args(name: str, args: dict, out: TensorType | None) -> str:
