@@ -34,6 +34,7 @@ from archdsl.rules import (
     ar_dead_ops,
     ar_depthwise,
     ar_norms,
+    ar_patchify,
     ar_pool_act,
     as_shadowing,
     as_unused,
@@ -64,6 +65,7 @@ BUILTIN: tuple[type[Rule], ...] = (
     ar_norms.DuplicateNorm,  # AR206
     ar_dead_ops.DeadOps,  # AR207
     ar_norms.BiasBeforeBatchNorm,  # AR208
+    ar_patchify.PaddedPatchifyConv,  # AR209
     as_unused.UnusedBlock,  # AS301
     as_unused.UnusedParameter,  # AS302
     as_shadowing.ShadowedName,  # AS303
