@@ -141,3 +141,17 @@ def test_channel_widths_of_a_registered_layer(monkeypatch):
     assert codes("    stem = xconv(20, k = 3) -> bn -> relu", ["AR203"]) == ["AR203"]
     # depthwise by its groups, whatever its name: exempt
     assert codes("    stem = conv(24, k = 3) -> xconv(24, k = 3, groups = 24)", ["AR203"]) == []
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_the_traits_lint_reads_are_consistent(name):
+    """What the predicates of archdsl/rules/graphutil.py assume of the registry's traits."""
+    t = OPS[name].traits
+    if t.antialias:
+        assert t.strided and t.linear and t.per_channel, "a blur pool is a strided linear per-channel filter"
+    if t.alias or t.reshape:
+        assert t.linear, "the identity and a reshape are linear"
+    if t.gate:
+        assert t.activation
+    if t.norm:
+        assert not t.activation and not t.alias
