@@ -23,7 +23,7 @@ MAX_SOURCE_BYTES = 4 * 1024 * 1024  # checked where text enters: archdsl/resolve
 # let one file cost a minute and a gigabyte; the token limit keeps a file to a few seconds.
 MAX_TOKENS = 50_000
 # roughly Lark's tokens (a comment or a string is one), counted before any parsing
-_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|[^\sA-Za-z0-9_.]')
+_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|\*\*|[^\sA-Za-z0-9_.]')
 
 KEYWORDS = [
     "import",
@@ -342,6 +342,7 @@ _TERMINAL_WORDS = {
     "COMP_OP": "a comparison",
     "ADD_OP": "'+' or '-'",
     "MUL_OP": "'*', '/', '//' or '%'",
+    "POW_OP": "'**'",
     "$END": "end of file",
 }
 
@@ -368,7 +369,7 @@ def describe_expected(expected: set[str] | list[str]) -> str:
         words = ["an expression"] + [
             w for w in words if w not in expr_words | {"'+' or '-'", "'('", "'true'", "'false'", "'none'", "'not'"}
         ]
-    operators = {"'+' or '-'", "'*', '/', '//' or '%'", "a comparison", "'and'", "'or'", "'if'"}
+    operators = {"'+' or '-'", "'*', '/', '//' or '%'", "'**'", "a comparison", "'and'", "'or'", "'if'"}
     if len(operators & set(words)) >= 3:
         words = [w for w in words if w not in operators] + ["an operator"]
     if not words:
