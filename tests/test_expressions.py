@@ -1,14 +1,21 @@
-"""The expression sub-language: timm-identical rounding, errors, no host evaluation."""
+"""The expression sub-language: timm-identical rounding, Python's arithmetic (checked against
+Python's own on random expressions), located errors, magnitude limits, no host evaluation."""
 
 from __future__ import annotations
 
+import ast as pyast
 import math
+import operator
+import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archdsl.diagnostics import DiagnosticError
 from archdsl.resolve import load_graph
-from archdsl.resolve.expr import make_divisible, scale_depth
+from archdsl.resolve.expr import Evaluator, make_divisible, scale_depth
+from archdsl.syntax import parse_text
 
 
 def timm_make_divisible(v, divisor=8, min_value=None, round_limit=0.9):
@@ -117,10 +124,10 @@ def test_expressions_evaluate(expr, channels, tmp_path):
         ("__import__(8)", "E203"),
         ("x.q", "E250"),
         ("width.c", "E250"),
-        ("10 ** 3", None),
+        ("10 ** 30", "E505"),
         ("99999999999 * 99999999999", "E505"),
         ("min(1)", "E304"),
-        ("max(1, 2, 3)", "E303"),
+        ("round(1, 2, 3)", "E303"),
         ("make_divisible(v = 8, w = 3)", "E302"),
     ],
 )
@@ -133,3 +140,255 @@ def test_expression_errors_are_located(expr, code, tmp_path):
     if code:
         assert d.code == code
     assert d.span is not None and d.span.line == 3
+
+
+# ---- powers, logarithms and the other functions ------------------------------------------------
+
+
+def value(text: str):
+    """What archdsl makes of an expression (parsed as a net parameter's default)."""
+    default = parse_text(f"net t(v = {text})\n", "t.arch").nets[0].params[0].default
+
+    def lookup(name, span):
+        raise AssertionError(f"no names here: {name}")
+
+    return Evaluator(lookup).eval(default)
+
+
+# (archdsl text, what Python computes for the same text): the second column is Python itself
+PYTHON = [
+    ("-2 ** 2", -(2**2)),
+    ("2 ** -1", 2**-1),
+    ("2 ** 3 ** 2", 2**3**2),
+    ("(2 ** 3) ** 2", (2**3) ** 2),
+    ("(-2) ** 2", (-2) ** 2),
+    ("(-2) ** 3", (-2) ** 3),
+    ("-2 ** -2", -(2**-2)),
+    ("2 * 3 ** 2", 2 * 3**2),
+    ("-3 ** 2 * 2", -(3**2) * 2),
+    ("2 ** 0.5", 2**0.5),
+    ("0 ** 0", 0**0),
+    ("(-8) ** 2.0", (-8) ** 2.0),
+    ("10 ** 18", 10**18),
+    ("1 ** 1000000000000", 1**1000000000000),
+    ("(-1) ** 1000000000001", (-1) ** 1000000000001),
+    ("pow(2, 10)", pow(2, 10)),
+    ("pow(2, -2)", pow(2, -2)),
+    ("log(8, 2)", math.log(8, 2)),
+    ("log(100, 10)", math.log(100, 10)),
+    ("log(1)", math.log(1)),
+    ("log(2.5)", math.log(2.5)),
+    ("exp(0)", math.exp(0)),
+    ("exp(1.5)", math.exp(1.5)),
+    ("min(3, 1, 2)", min(3, 1, 2)),
+    ("max(3, 1, 2.5)", max(3, 1, 2.5)),
+    ("max(2, 2.0)", max(2, 2.0)),
+    ("min(4, 7)", min(4, 7)),
+    ("round(2.5)", round(2.5)),
+    ("round(3.5)", round(3.5)),
+    ("round(-2.5)", round(-2.5)),
+    ("round(7)", 7),
+    ("round(1234, -2)", round(1234, -2)),
+    ("round(1250, -2)", round(1250, -2)),
+    ("round(2.675, 2)", round(2.675, 2)),
+    ("round(5, -1000000000000)", 0),
+    ("round(5.5, -1000000000000)", round(5.5, -1000000000000)),
+    ("round(7.25, 1000000000000)", round(7.25, 1000000000000)),
+    ("round(w0 * wm ** 2 / 8) * 8", round(24 * 2.49**2 / 8) * 8),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PYTHON, ids=[t for t, _ in PYTHON])
+def test_powers_and_functions_are_pythons(text, expected):
+    got = value(text.replace("w0", "24").replace("wm", "2.49"))
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+# (text, code, the text the caret is under)
+ERRORS = [
+    ("2 ** 10000", "E505", "2 ** 10000"),
+    ("2 ** 10 ** 18", "E505", "2 ** 10 ** 18"),
+    ("9 ** 9 ** 9", "E505", "9 ** 9 ** 9"),
+    ("1.5 ** 1000", "E505", "1.5 ** 1000"),
+    ("0.5 ** -1000", "E505", "0.5 ** -1000"),
+    ("pow(10, 19)", "E505", "pow(10, 19)"),
+    ("exp(1000)", "E505", "exp(1000)"),
+    ("exp(42)", "E505", "exp(42)"),
+    ("0 ** -1", "E260", "0 ** -1"),
+    ("0.0 ** -0.5", "E260", "0.0 ** -0.5"),
+    ("(-8) ** 0.5", "E260", "(-8) ** 0.5"),
+    ("pow(-8, 1 / 3)", "E260", "pow(-8, 1 / 3)"),
+    ("log(0)", "E260", "0"),
+    ("log(-1)", "E260", "-1"),
+    ("log(8, 1)", "E260", "1"),
+    ("log(8, -2)", "E260", "-2"),
+    ("log(8, base = 0)", "E260", "base = 0"),
+    ("min(1)", "E304", "min(1)"),
+    ("max()", "E304", "max()"),
+    ("pow(2)", "E304", "pow(2)"),
+    ("round(1, 2, 3)", "E303", "3"),
+    ("round(1.5, 0.5)", "E320", "0.5"),
+    ('min(1, "a")', "E320", '"a"'),
+    ("max(1, true)", "E320", "true"),
+    ("log(x = 2, x = 3)", "E305", "x = 3"),
+    ("log(base = 2, 8)", "E305", "8"),
+    ("exp(y = 1)", "E302", "y = 1"),
+    ('2 ** "a"', "E260", '2 ** "a"'),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "at"), ERRORS, ids=[t for t, _, _ in ERRORS])
+def test_expression_errors_are_located_where_they_are(text, code, at):
+    t0 = time.perf_counter()
+    with pytest.raises(DiagnosticError) as exc:
+        value(text)
+    assert time.perf_counter() - t0 < 2.0  # refused from the operands' sizes, never computed
+    d = exc.value.diagnostics[0]
+    assert d.code == code, d.message
+    line = f"net t(v = {text})"
+    assert line[d.span.col - 1 : d.span.end_col - 1] == at
+
+
+def test_an_error_in_a_net_names_the_argument(tmp_path):
+    p = tmp_path / "t.arch"
+    p.write_text(_net("log(width - 1)"))
+    with pytest.raises(DiagnosticError) as exc:
+        load_graph(p)
+    d = exc.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.col) == ("E260", 3, 18)
+    assert "log() of 0.0" in d.message
+
+
+# ---- against Python's own arithmetic -----------------------------------------------------------
+
+LIMIT = 10**18
+PY_FUNCS = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "pow": pow,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "log": math.log,
+    "exp": math.exp,
+}
+PY_OPS = {
+    pyast.Add: operator.add,
+    pyast.Sub: operator.sub,
+    pyast.Mult: operator.mul,
+    pyast.Div: operator.truediv,
+    pyast.FloorDiv: operator.floordiv,
+    pyast.Mod: operator.mod,
+    pyast.Pow: operator.pow,
+}
+
+
+class Refused(Exception):
+    """What archdsl must report instead of a value: the code."""
+
+
+def _checked(v):
+    if isinstance(v, complex):
+        raise Refused("E260")
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        raise Refused("E505")
+    if abs(v) > LIMIT:
+        raise Refused("E505")
+    return v
+
+
+def python_value(node):
+    """Python's own operators and functions over Python's own parse of the same text, held to the
+    documented magnitude limit after every operator and call."""
+    if isinstance(node, pyast.Expression):
+        return python_value(node.body)
+    if isinstance(node, pyast.Constant):
+        return node.value
+    if isinstance(node, pyast.UnaryOp):
+        v = python_value(node.operand)
+        return -v if isinstance(node.op, pyast.USub) else +v
+    if isinstance(node, (pyast.BinOp, pyast.Call)):
+        if isinstance(node, pyast.BinOp):
+            fn = PY_OPS[type(node.op)]
+            args = [python_value(node.left), python_value(node.right)]
+        else:
+            fn = PY_FUNCS[node.func.id]
+            args = [python_value(a) for a in node.args]
+        if fn is round and len(args) == 2:
+            if isinstance(args[1], float):  # the language takes a whole number where Python wants an int
+                if not args[1].is_integer():
+                    raise Refused("E320")
+                args[1] = int(args[1])
+            if isinstance(args[0], int) and args[1] < -20:
+                return 0  # Python's answer for |x| <= 1e18, without making 10 ** -ndigits here
+        if fn in (operator.pow, pow):
+            a, b = args
+            if a not in (0, 1, -1) and b > 0 and b * math.log2(abs(a)) > 200:
+                raise Refused("E505")  # surely above 1e18 (and too big to compute here)
+        try:
+            return _checked(fn(*args))
+        except (ZeroDivisionError, ValueError):
+            raise Refused("E260") from None
+        except OverflowError:
+            raise Refused("E505") from None
+    raise AssertionError(pyast.dump(node))
+
+
+LEAF = st.one_of(st.integers(0, 12), st.sampled_from([0.5, 1.5, 2.25, 3.0, 0.1, 7.75])).map(repr)
+
+
+def _bracket(t: str) -> str:
+    return f"({t})"
+
+
+EXPR = st.recursive(
+    LEAF,
+    lambda kids: st.one_of(
+        st.tuples(kids, st.sampled_from(["+", "-", "*", "/", "//", "%", "**"]), kids).map(
+            lambda t: _bracket(f"{t[0]} {t[1]} {t[2]}")
+        ),
+        kids.map(lambda k: _bracket(f"-{k}")),
+        st.tuples(st.sampled_from(["min", "max"]), st.lists(kids, min_size=2, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
+        st.tuples(st.sampled_from(["abs", "round", "floor", "ceil", "exp", "log"]), kids).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
+        st.tuples(st.sampled_from(["round", "log", "pow"]), kids, kids).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(kids, st.integers(-3, 3)).map(lambda t: f"round({t[0]}, {t[1]})"),
+    ),
+    max_leaves=8,
+)
+
+# flat chains leave the grouping to the parsers: precedence and associativity must be Python's
+OPERAND = st.tuples(st.sampled_from(["", "-", "--"]), st.integers(0, 6)).map(lambda t: f"{t[0]}{t[1]}")
+FLAT = st.tuples(
+    OPERAND, st.lists(st.tuples(st.sampled_from(["+", "-", "*", "//", "%", "**", "/"]), OPERAND), max_size=5)
+).map(lambda t: t[0] + "".join(f" {op} {x}" for op, x in t[1]))
+
+
+def _compare(text: str) -> None:
+    try:
+        want = python_value(pyast.parse(text, mode="eval"))
+    except Refused as r:
+        with pytest.raises(DiagnosticError) as exc:
+            value(text)
+        assert exc.value.diagnostics[0].code == str(r), text
+        return
+    got = value(text)
+    assert got == want and type(got) is type(want), (text, got, want)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPR)
+def test_random_expressions_compute_what_python_computes(text):
+    _compare(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(FLAT)
+def test_random_operator_chains_group_as_in_python(text):
+    _compare(text)

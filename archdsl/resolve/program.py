@@ -53,6 +53,7 @@ class Program:
     # the texts of the files in a canonical order (the root, then each imported file where it is
     # first imported) for the hash: how a path was spelled (the labels) is no part of it
     file_texts: list[str] = field(default_factory=list, repr=False)
+    _std_names: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def source_hash(self) -> str:
@@ -66,8 +67,11 @@ class Program:
             h.update(data)
         return h.hexdigest()
 
-    def std_blocks(self) -> set[str]:
-        return {b.name for b in _std_module(self.sources).blocks}
+    def std_blocks(self) -> frozenset[str]:
+        """The names of the standard library's blocks (read once: every E201 asks)."""
+        if self._std_names is None:
+            self._std_names = frozenset(b.name for b in _std_module(self.sources).blocks)
+        return self._std_names
 
 
 _STD_CACHE: dict[str, ast.Module] = {}

@@ -2,7 +2,8 @@
 
 The Lark parser (LALR, contextual lexer, positions propagated) is made once per process from the
 parse tables shipped in the ``archdsl_grammars`` package (``archdsl/syntax/tables.py``). Syntax
-errors become E1xx diagnostics that say, in words, what was expected where.
+errors become E1xx diagnostics that say, in words, what was expected where
+(:mod:`archdsl.syntax.errors`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import functools
 import re
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, VisitError
 
-from archdsl.diagnostics import Diagnostic, DiagnosticError, Span, error, line_col, normalize_source
+from archdsl.diagnostics import DiagnosticError, Span, error, line_col, normalize_source
 from archdsl.syntax import ast
+from archdsl.syntax.errors import KEYWORDS, syntax_diagnostic
 from archdsl.syntax.tables import make_parser
 
 MAX_NUMBER_DIGITS = 18
@@ -23,28 +25,7 @@ MAX_SOURCE_BYTES = 4 * 1024 * 1024  # checked where text enters: archdsl/resolve
 # let one file cost a minute and a gigabyte; the token limit keeps a file to a few seconds.
 MAX_TOKENS = 50_000
 # roughly Lark's tokens (a comment or a string is one), counted before any parsing
-_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|[^\sA-Za-z0-9_.]')
-
-KEYWORDS = [
-    "import",
-    "block",
-    "net",
-    "extends",
-    "input",
-    "meta",
-    "columns",
-    "residual",
-    "shortcut",
-    "first",
-    "if",
-    "else",
-    "and",
-    "or",
-    "not",
-    "true",
-    "false",
-    "none",
-]
+_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|\*\*|[^\sA-Za-z0-9_.]')
 
 
 @functools.lru_cache(maxsize=1)
@@ -333,146 +314,6 @@ class _ToAst(Transformer):
         return ast.IfExp(self.sp(meta), ch[0], ch[1], ch[2])
 
 
-# ---- syntax errors -------------------------------------------------------------------
-
-_TERMINAL_WORDS = {
-    "NAME": "a name",
-    "NUMBER": "a number",
-    "STRING": "a string",
-    "COMP_OP": "a comparison",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*', '/', '//' or '%'",
-    "$END": "end of file",
-}
-
-
-@functools.lru_cache(maxsize=1)
-def _terminal_names() -> dict[str, str]:
-    names = {}
-    for term in _parser().terminals:
-        if term.name in _TERMINAL_WORDS:
-            names[term.name] = _TERMINAL_WORDS[term.name]
-        elif term.pattern.type == "str":
-            names[term.name] = f"'{term.pattern.value}'"
-        else:
-            names[term.name] = term.name.lower()
-    names["$END"] = "end of file"
-    return names
-
-
-def describe_expected(expected: set[str] | list[str]) -> str:
-    names = _terminal_names()
-    words = sorted({names.get(t, t) for t in expected})
-    expr_words = {"a name", "a number", "a string"}
-    if expr_words <= set(words):
-        words = ["an expression"] + [
-            w for w in words if w not in expr_words | {"'+' or '-'", "'('", "'true'", "'false'", "'none'", "'not'"}
-        ]
-    operators = {"'+' or '-'", "'*', '/', '//' or '%'", "a comparison", "'and'", "'or'", "'if'"}
-    if len(operators & set(words)) >= 3:
-        words = [w for w in words if w not in operators] + ["an operator"]
-    if not words:
-        return "something else"
-    if len(words) > 8:
-        words = [*words[:8], "..."]
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _token_text(tok: Token) -> str:
-    if tok.type == "$END":
-        return "end of file"
-    return f"'{tok}'"
-
-
-def _unclosed_note(text: str, file: str) -> str | None:
-    """Find the last bracket left open, for errors at end of file."""
-    stack: list[tuple[str, int, int]] = []
-    pairs = {")": "(", "]": "[", "}": "{"}
-    line, col = 1, 1
-    in_comment = in_string = False
-    for ch in text:
-        if in_comment:
-            if ch == "\n":
-                in_comment = False
-        elif in_string:
-            if ch == '"' or ch == "\n":
-                in_string = False
-        elif ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch in "([{":
-            stack.append((ch, line, col))
-        elif ch in ")]}" and stack and stack[-1][0] == pairs[ch]:
-            stack.pop()
-        if ch == "\n":
-            line, col = line + 1, 1
-        else:
-            col += 1
-    if stack:
-        ch, ln, cl = stack[-1]
-        return f"the '{ch}' opened at {file}:{ln}:{cl} is never closed"
-    return None
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
-    line = getattr(exc, "line", 1) or 1
-    col = getattr(exc, "column", 1) or 1
-    if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
-        help = None
-        if ch == "'":
-            help = 'strings use double quotes: "like this"'
-        elif ch in "{}[]()" or exc.allowed:
-            help = f"expected {describe_expected(exc.allowed)}" if exc.allowed else None
-        return Diagnostic("E101", f"unexpected character '{ch}'", Span(file, line, col, line, col + 1), help=help)
-    if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
-        tok = getattr(exc, "token", None)
-        expected = set(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or [])
-        if isinstance(exc, UnexpectedToken) and exc.accepts:
-            expected = set(exc.accepts)
-        at_end = tok is None or tok.type == "$END"
-        notes: tuple[str, ...] = ()
-        if at_end:
-            lines = text.split("\n")
-            if len(lines) > 1 and not lines[-1]:
-                lines.pop()  # the newline that ends the last line
-            line = len(lines)
-            col = len(lines[-1]) + 1
-            note = _unclosed_note(text, file)
-            notes = (note,) if note else ()
-            return Diagnostic(
-                "E102",
-                "unexpected end of file",
-                Span(file, line, max(col - 1, 1), line, col),
-                help=f"expected {describe_expected(expected)}",
-                notes=notes,
-            )
-        end_col = col + max(len(str(tok)), 1) if tok.end_line == tok.line else col + 1
-        msg = f"unexpected {_token_text(tok)}"
-        lines = text.split("\n")
-        line_text = lines[line - 1] if line - 1 < len(lines) else ""
-        before = line_text[: col - 1].split()
-        if str(tok) == "=" and before and before[-1] in KEYWORDS:
-            word = before[-1]
-            start = line_text.rfind(word, 0, col - 1) + 1
-            return Diagnostic(
-                "E100",
-                f"'{word}' is a reserved word and cannot be used as a name",
-                Span(file, line, start, line, start + len(word)),
-                help="choose another name",
-            )
-        if tok.type == "NAME" and str(tok) in KEYWORDS:
-            msg = f"unexpected keyword '{tok}'"
-        help = f"expected {describe_expected(expected)}"
-        if tok.type == "NAME" and str(tok) in KEYWORDS and "NAME" in expected:
-            help += f"; '{tok}' is a reserved word and cannot be used as a name"
-        return Diagnostic("E100", msg, Span(file, line, col, line, end_col), help=help)
-    return Diagnostic("E100", "syntax error", Span(file, line, col, line, col + 1))
-
-
 def count_tokens(text: str, limit: int) -> tuple[int, int | None]:
     """The tokens of ``text`` (roughly as Lark counts them), and the offset of the first one past
     ``limit`` (None when there is none). Scans no further than that token."""
@@ -519,7 +360,7 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     try:
         tree: Tree = _parser().parse(text)
     except UnexpectedInput as exc:
-        raise DiagnosticError(_syntax_diagnostic(exc, text, file)) from None
+        raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
     try:
@@ -532,3 +373,6 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
         raise
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
+
+
+__all__ = ["KEYWORDS", "MAX_SOURCE_BYTES", "MAX_TOKENS", "count_tokens", "parse_text", "too_many_tokens"]

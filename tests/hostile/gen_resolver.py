@@ -77,3 +77,26 @@ def columns_of_residuals(tmp: Path) -> None:
         "res.arch",
         HEAD + '    y = columns(1024, join = "add") { residual { columns(1024, join = "add") { relu * 0 } } }\n}\n',
     )
+
+
+@case("res_many_similar_blocks", argv="check {file:blocks.arch}")
+def many_similar_blocks(tmp: Path) -> None:
+    """1,000 blocks and 1,000 calls of names one letter off theirs: every E201 wants a did-you-mean
+    among 1,000 similar names (each once compared with all of them: 10 s, 4,000 took 2 minutes)."""
+    blocks = "".join(f"block blk{i} {{ relu }}\n" for i in range(1000))
+    uses = "".join(f"    y{i} = blx{i}\n" for i in range(1000))
+    _write(tmp, "blocks.arch", blocks + HEAD + uses + "}\n")
+
+
+@case("res_many_unknown_names", argv="check {file:names.arch}")
+def many_unknown_names(tmp: Path) -> None:
+    """2,500 statements, each using an unknown name: each E202 suggests among the names before it."""
+    _write(tmp, "names.arch", HEAD + "".join(f"    y{i} = x -> conv(nosuch{i})\n" for i in range(2500)) + "}\n")
+
+
+@case("res_many_unknown_after_bad_input", argv="check {file:poisoned.arch}")
+def many_unknown_after_bad_input(tmp: Path) -> None:
+    """A bad input, then 2,000 statements with unknown ops: each is looked up once (they were
+    re-resolved, each scanning every name defined before it)."""
+    body = "".join(f"    y{i} = nosuchop{i}(3)\n" for i in range(2000))
+    _write(tmp, "poisoned.arch", "net n {\n    input x [0, 8, 8]\n" + body + "}\n")
