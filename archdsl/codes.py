@@ -265,7 +265,7 @@ def exit_code(diags) -> int:
     spec error)."""
     if not isinstance(diags, Iterable):
         diags = [diags]
-    errors = [d for d in diags if getattr(getattr(d, "severity", "error"), "value", "error") == "error"]
+    errors = [d for d in diags if str(getattr(d, "severity", "error")) == "error"]  # Severity is a StrEnum
     if not errors:
         return 0
     return max(EXIT[kind_of(d.code)] for d in errors)

@@ -127,14 +127,6 @@ class GraphvizBackend:
             options = options.drawing()
         return render(graph, options, fmt)
 
-    # kept for callers of the earlier API
-    def options(self, depth: int | str = BLOCKS, **kw) -> RenderOptions:
-        """Validated options; ``depth`` may be 1/2/3 or stages/blocks/ops. Raises OptionError."""
-        return RenderOptions(depth=depth, **kw)
-
-    def format_for(self, output: Path | None, fmt: str | None) -> str:
-        return format_for(output, fmt)
-
     def render_dot(self, graph: Graph, options: RenderOptions | None = None) -> str:
         return render_dot(graph, options)
 

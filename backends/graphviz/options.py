@@ -109,8 +109,3 @@ def format_for(output: Path | None, fmt: str | None) -> str:
     """The output format: ``fmt`` when given, else from the file extension, else svg (dot for ``-``)."""
     to_stdout = output is not None and str(output) == "-"
     return choose_format(RENDER_FORMATS, output, fmt, STDOUT_FORMAT if to_stdout else DEFAULT_FORMAT, to_stdout)
-
-
-def from_mapping(opts: dict[str, Any]) -> RenderOptions:
-    """Options given as ``-O key=value`` to ``archdsl compile --backend graphviz`` (without the format)."""
-    return GraphvizOptions(**opts).drawing()
