@@ -131,10 +131,6 @@ class Options(BaseModel):
         except ValidationError as exc:
             raise option_error(type(self), exc) from None
 
-    @classmethod
-    def parse(cls, values: Mapping[str, Any] | None = None) -> Options:
-        return cls(**dict(values or {}))
-
 
 _KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 _TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str"}
