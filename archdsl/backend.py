@@ -42,12 +42,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity, did_you_mean
-from archdsl.ir import Graph
+
+if TYPE_CHECKING:  # the IR (and the op registry under it) is not needed to read options: `compile --help`
+    from archdsl.ir import Graph
 
 GROUP = "archdsl.backends"
 OPTIONS_GROUP = "archdsl.backend_options"
