@@ -34,9 +34,11 @@ def build(
     input_shape: tuple[int, ...] | None = None,
     **params: Any,
 ):
-    """Compile a spec to a ``torch.nn.Module`` with the PyTorch backend (needs torch)."""
+    """Compile a spec to a ``torch.nn.Module`` with the PyTorch backend (needs torch), through the
+    hook's protocol: any backend declaring the ``build_module`` capability would do."""
     from archdsl import backend
 
     graph = load(spec, net=net, input_shape=input_shape, **params)
     torch_backend = backend.load("torch")
+    backend.require(torch_backend, backend.BUILD_MODULE, "build a module")
     return torch_backend.build_module(graph, seed=seed, deploy=deploy)

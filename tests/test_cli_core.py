@@ -95,8 +95,8 @@ def test_exit_codes(tmp_path: Path):
     assert run_cli("check", "--no-such-option", "x").returncode == 2
     assert run_cli("show").returncode == 2
     res = run_cli("compile", "specs/attendnext.arch", "--backend", "nosuchbackend")
-    assert res.returncode == 3
-    assert "unknown backend" in res.stderr
+    assert res.returncode == 2  # B002, a usage error: a name no installed backend has
+    assert "error[B002]: unknown backend" in res.stderr and "installed backends: graphviz, onnx, torch" in res.stderr
 
 
 def test_json_diagnostics(tmp_path: Path):

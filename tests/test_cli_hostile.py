@@ -20,8 +20,9 @@ def _clean(res):
         (["compile", SPEC, "-o", "/proc/archdsl-nope/x.py", "--emit", "python"], 3),
         (["compile", SPEC, "--backend", "onnx", "-o", "/proc/archdsl-nope/x.onnx"], 3),
         (["render", SPEC, "-o", "/proc/archdsl-nope/x.dot"], 3),
-        (["compile", SPEC, "--backend", "onnx", "-o", "x.onnx", "--opset", "99"], 1),
-        (["compile", SPEC, "--backend", "onnx", "-o", "x.onnx", "-O", "nosuchoption=1"], 1),
+        (["compile", SPEC, "--backend", "onnx", "-o", "x.onnx", "--opset", "99"], 2),  # B005: a bad option value
+        (["compile", SPEC, "--backend", "onnx", "-o", "x.onnx", "-O", "nosuchoption=1"], 2),  # B004
+        (["compile", SPEC, "--backend", "nosuchbackend"], 2),  # B002
         (["render", SPEC, "-o", "out.nosuchformat"], 2),
         (["bench", SPEC, "--target", "nosuchtarget"], 3),
         (["show", SPEC, "--depth", "0"], 2),
@@ -44,5 +45,5 @@ def test_garbage_weights_files_are_diagnosed(content, suffix, tmp_path):
     for backend in ("torch", "onnx"):
         res = run_cli("compile", SPEC, "--backend", backend, "-o", str(tmp_path / "out"), "--weights", str(weights))
         _clean(res)
-        assert res.returncode == 1, res.stderr
-        assert "error[B10" in res.stderr
+        assert res.returncode == 1, res.stderr  # a bad input file is the input's fault: exit 1
+        assert "error[B008]" in res.stderr  # the same code from both backends: a file that cannot be read

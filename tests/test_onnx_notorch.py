@@ -65,8 +65,8 @@ def test_onnx_compiles_without_torch(tmp_path):
         ["compile", *common, "-o", str(tmp_path / "loaded.onnx"), "--weights", str(tmp_path / "w.safetensors")],
         ["compile", *common, "-o", str(tmp_path / "pt.onnx"), "--weights", str(tmp_path / "w.pt")],
     )
-    assert result == {"codes": [0, 0, 1], "torch_loaded": False}, stderr
-    assert "error[B103]: reading the PyTorch file" in stderr and "safetensors" in stderr
+    assert result == {"codes": [0, 0, 3], "torch_loaded": False}, stderr  # B003: a missing dependency, exit 3
+    assert "error[B003]: reading the PyTorch file" in stderr and "safetensors" in stderr
     assert not (tmp_path / "pt.onnx").exists()
 
     import onnxruntime as ort

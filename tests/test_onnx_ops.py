@@ -268,22 +268,22 @@ def test_onnx_shape_rule_before_22_is_what_the_check_assumes():
 
 
 @pytest.mark.parametrize(
-    ("options", "fragment"),
+    ("options", "code", "fragment"),
     [
-        ({"opst": 17}, "did you mean 'opset'"),
-        ({"opset": 12}, "out of range"),
-        ({"opset": max_opset() + 1}, "out of range"),
-        ({"fold": "yes"}, "true/false"),
-        ({"opset": True}, "must be int"),
-        ({"fold": False, "reparam": True}, "needs fold=true"),
-        ({"batch": 0}, "at least 1"),
+        ({"opst": 17}, "B004", "did you mean 'opset'"),
+        ({"opset": 12}, "B005", "out of range"),
+        ({"opset": max_opset() + 1}, "B005", "out of range"),
+        ({"fold": "yes"}, "B005", "true or false"),
+        ({"opset": True}, "B005", "must be an integer"),
+        ({"fold": False, "reparam": True}, "B005", "needs fold=true"),
+        ({"batch": 0}, "B005", "at least 1"),
     ],
 )
-def test_bad_options(tmp_path, options, fragment):
+def test_bad_options(tmp_path, options, code, fragment):
     with pytest.raises(DiagnosticError) as exc:
         build_model(load(tmp_path, "dcac"), options)
     d = exc.value.diagnostics[0]
-    assert d.code == "B101"
+    assert d.code == code
     assert fragment in d.message + (d.help or "")
 
 
@@ -291,7 +291,7 @@ def test_output_name_clash(tmp_path):
     graph = load(tmp_path, "dcac")
     with pytest.raises(DiagnosticError) as exc:
         build_model(graph, {"output_name": "body.dcac.mul"})
-    assert exc.value.diagnostics[0].code == "B101" and "output_name" in exc.value.diagnostics[0].help
+    assert exc.value.diagnostics[0].code == "B202" and "output_name" in exc.value.diagnostics[0].help
     model = build_model(graph, {"output_name": "logits"})
     assert model.graph.output[0].name == "logits" and model.graph.node[-1].output[0] == "logits"
 

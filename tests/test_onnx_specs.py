@@ -127,14 +127,14 @@ def test_cli_errors(tmp_path):
     spec = str(ROOT / "specs" / "attendnext.arch")
     out = str(tmp_path / "x.onnx")
     r = cli("compile", spec, "-b", "onnx", "-o", out, "-O", "opset=99")
-    assert r.exit_code == 1 and "error[B101]: opset 99 is out of range" in r.stderr
+    assert r.exit_code == 2 and "error[B005]: opset 99 is out of range" in r.stderr
     r = cli("compile", spec, "-b", "onnx", "-o", out, "-e", "pt2")
-    assert r.exit_code == 1 and "cannot emit 'pt2'" in r.stderr
+    assert r.exit_code == 2 and "error[B006]: the onnx backend cannot emit 'pt2'" in r.stderr
     bad = tmp_path / "w.npz"
     np.savez(bad, **{"stem.conv.weight": np.zeros((1, 2, 3, 3), np.float32)})
     r = cli("compile", spec, "-b", "onnx", "-o", out, "--weights", str(bad))
     assert r.exit_code == 1
-    assert "attendnext.arch:29:12: error[B102]: weights file 'w.npz': tensor 'stem.conv.weight' has shape" in r.stderr
+    assert "attendnext.arch:29:12: error[B009]: weights file 'w.npz': tensor 'stem.conv.weight' has shape" in r.stderr
     assert "^^^^" in r.stderr and "tensors missing" in r.stderr
     r = cli("compile", spec, "-b", "onnx", "-o", out, "--weights", "nope.safetensors")
     assert r.exit_code == 1 and "does not exist" in r.stderr

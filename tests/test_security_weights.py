@@ -178,7 +178,7 @@ def test_valid_files_load_in_both_readers(tmp_path):
 
 
 def test_npz_bomb_is_refused_without_inflating_it(net, tmp_path):
-    """1 GiB of zeros deflated to 1 MB under a tensor's name: B102 at the node, < 64 MB allocated."""
+    """1 GiB of zeros deflated to 1 MB under a tensor's name: B009 at the node, < 64 MB allocated."""
     bomb = tmp_path / "bomb.npz"
     gen.npz_bomb(bomb)
     assert bomb.stat().st_size < 4 << 20
@@ -191,7 +191,7 @@ def test_npz_bomb_is_refused_without_inflating_it(net, tmp_path):
     finally:
         tracemalloc.stop()
     d = exc.value.diagnostics[0]
-    assert d.code == "B102" and "has shape [268435456], the spec needs [4, 3, 3, 3]" in d.message
+    assert d.code == "B009" and "has shape [268435456], the spec needs [4, 3, 3, 3]" in d.message
     assert d.span is not None and d.span.line == 3
     assert peak < 64 << 20, f"{peak / 1e6:.0f} MB allocated"
 
@@ -231,7 +231,7 @@ def test_npz_refusals(case, net, tmp_path):
     with pytest.raises(DiagnosticError) as exc:
         resolve_weights(archdsl.load(net), path, 0)
     d = exc.value.diagnostics[0]
-    assert d.code == "B102" and words in d.message, d.message
+    assert d.code == "B008" and words in d.message, d.message
     assert d.help  # every refusal says what to pass instead
 
 
@@ -262,7 +262,7 @@ def test_a_weights_file_too_large_for_the_spec_is_refused_unread(net, tmp_path):
     with pytest.raises(DiagnosticError) as exc:
         resolve_weights(archdsl.load(net), path, 0)
     d = exc.value.diagnostics[0]
-    assert d.code == "B102" and "above the limit" in d.message and "8 bytes a value" in d.help
+    assert d.code == "B008" and "above the limit" in d.message and "8 bytes a value" in d.help
 
 
 # ---- special files, both backends ----------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def test_special_weights_files_onnx(kind, net, tmp_path):
         resolve_weights(archdsl.load(net), path, 0)
     d = exc.value.diagnostics[0]
     words = {"fifo": "named pipe", "dev_zero": "character device", "directory": "is a directory"}[kind]
-    assert d.code == "B102" and words in d.message and d.help
+    assert d.code == "B008" and words in d.message and d.help
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
@@ -296,7 +296,7 @@ def test_special_weights_files_torch_cli(kind, net, tmp_path):
     path = _special(kind, tmp_path, ".safetensors")
     res = run_cli("compile", str(net), "-o", str(tmp_path / "out"), "--weights", str(path), timeout=90)
     assert res.returncode == 1, res.stderr
-    assert "error[B103]" in res.stderr and "not a regular file" in res.stderr
+    assert "error[B008]" in res.stderr and "not a regular file" in res.stderr
     assert "Traceback" not in res.stderr
 
 
@@ -343,7 +343,7 @@ def test_onnx_backend_reads_torch_files_through_the_torch_reader(net, tmp_path):
     assert set(got) == set(gen.SHAPES)
     with pytest.raises(DiagnosticError) as exc:
         resolve_weights(graph, _torch_file(tmp_path, compress=True), 0)
-    assert exc.value.diagnostics[0].code == "B102" and "compressed" in exc.value.diagnostics[0].message
+    assert exc.value.diagnostics[0].code == "B008" and "compressed" in exc.value.diagnostics[0].message
 
 
 # ---- ONNX artefacts: streamed, external data, atomic ---------------------------------------------------------
@@ -431,7 +431,7 @@ def test_embedded_model_too_large_is_refused_before_any_weight_exists(tmp_path, 
         with pytest.raises(DiagnosticError) as exc:
             call()
         d = exc.value.diagnostics[0]
-        assert d.code == "B101" and "2.30 GB of weights" in d.message and "external data" in d.help
+        assert d.code == "B201" and "2.30 GB of weights" in d.message and "external data" in d.help
 
 
 class _FailingFile:

@@ -163,28 +163,33 @@ def test_trained_weights_compile_in(spec, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("args", "code"),
+    ("args", "code", "exit_code"),
     [
-        (("-p", "width=wide"), "error[E"),
-        (("-p", "depth=2"), "error[E"),
-        (("-O", "nope=1"), "error[B102]"),
-        (("-O", "channels_last=maybe"), "error[B102]"),
-        (("--emit", "onnx"), "error[B102]"),
-        (("--weights", "missing.pt"), "error[B103]"),
-        (("-O", "batch=1"), "error[B102]"),
+        (("-p", "width=wide"), "error[E", 1),
+        (("-p", "depth=2"), "error[E", 1),
+        (("-O", "nope=1"), "error[B004]", 2),
+        (("-O", "channels_last=maybe"), "error[B005]", 2),
+        (("-O", "channels_last=1"), "error[B005]", 2),
+        (("--emit", "onnx"), "error[B006]", 2),
+        (("--weights", "missing.pt"), "error[B008]", 1),
+        (("-O", "batch=1"), "error[B005]", 2),
+        (("-O", "batch=0", "-O", "dynamic_batch=false"), "error[B005]", 2),
+        (("--opset", "17"), "error[B004]", 2),
     ],
 )
-def test_bad_input_is_a_diagnostic(spec, tmp_path, args, code):
-    exit_code, _, err = cli("compile", str(spec), *args, "-o", str(tmp_path / "x"), cwd=tmp_path)
-    assert exit_code == 1, err
+def test_bad_input_is_a_diagnostic(spec, tmp_path, args, code, exit_code):
+    """A spec or weights-file error exits 1, a bad option (B004-B006) 2: by the code's kind."""
+    got, _, err = cli("compile", str(spec), *args, "-o", str(tmp_path / "x"), cwd=tmp_path)
+    assert got == exit_code, err
     assert code in err
     assert "Traceback" not in err
 
 
 def test_bad_input_in_a_subprocess(spec, tmp_path):
     result = run_cli("compile", str(spec), "-O", "nope=1", "-o", str(tmp_path / "x"))
-    assert result.returncode == 1
-    assert "error[B102]" in result.stderr and "torch backend" in result.stderr
+    assert result.returncode == 2
+    assert "error[B004]" in result.stderr and "torch backend has no option 'nope'" in result.stderr
+    assert "= help: its options: channels_last, dynamic_batch, batch, weights" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_OK, EXIT_SPEC, MAX_ELEMENTS_HELP, _with_file, make_limits, print_diagnostics
+from archdsl.cli.common import EXIT_OK, MAX_ELEMENTS_HELP, _with_file, exit_for, make_limits, print_diagnostics
 from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap
 
 
@@ -52,4 +52,4 @@ def check(
             f"checked {len(files)} file{'s' if len(files) != 1 else ''}, {nets} "
             f"net{'s' if nets != 1 else ''}: no errors\n"
         )
-    raise typer.Exit(EXIT_SPEC if errors else EXIT_OK)
+    raise exit_for(errors) if errors else typer.Exit(EXIT_OK)

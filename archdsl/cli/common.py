@@ -6,6 +6,9 @@ Exit codes (documented in docs/cli.md and in ``archdsl --help``):
   2  usage error (unknown option, missing file argument)
   3  the tool failed: an internal error or a missing optional dependency; not the spec's fault
   4  lint only: a spec does not compile, so it was not linted (its diagnostics are printed)
+
+Where diagnostics decide, the exit status is their codes' kind (:func:`archdsl.codes.exit_code`:
+spec 1, usage 2, tool 3), never a comparison of code strings: :func:`exit_for`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ EXIT_OK = 0
 EXIT_SPEC = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
+
+
+def exit_for(diags: list[Diagnostic]) -> typer.Exit:
+    """The exit for diagnostics already printed: by their codes' kinds (1 spec, 2 usage, 3 tool)."""
+    from archdsl.codes import exit_code
+
+    return typer.Exit(exit_code(diags) or EXIT_SPEC)
 
 
 def use_color(stream=None) -> bool:
@@ -102,7 +112,7 @@ def load_or_exit(
         graph = load_graph(spec, net=net, overrides=overrides, input_shape=shape, sources=sources, limits=limits)
     except DiagnosticError as exc:
         print_diagnostics(_with_file(exc.diagnostics, spec), sources, fmt)
-        raise typer.Exit(EXIT_SPEC) from None
+        raise exit_for(exc.diagnostics) from None
     return Loaded(graph, sources)
 
 

@@ -1,19 +1,27 @@
-"""``archdsl compile``: check a spec, then hand the IR to a backend (PyTorch by default)."""
+"""``archdsl compile``: check a spec, then hand the IR to a backend (PyTorch by default).
+
+Everything backend-specific goes through the hook's protocol (:mod:`archdsl.backend`): ``-O``
+values are validated by the backend's options model, ``--emit`` against what it emits, its limits
+by ``unsupported(graph, options)``; exit codes come from the codes' kinds (:mod:`archdsl.codes`).
+``compile --help`` lists every installed backend's options from its model, read without importing
+torch or onnx.
+"""
 
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
 
 from archdsl.cli import app
 from archdsl.cli.common import (
-    EXIT_SPEC,
     cannot_write,
     check_output_option,
     check_outputs,
-    fail_tool,
+    exit_for,
     load_or_exit,
     output_refused,
     print_diagnostics,
@@ -31,22 +39,64 @@ EPILOG = """Examples:
 
   archdsl compile specs/baselines/mobileone_s1.arch --deploy --emit python -o mobileone_s1.py
 
-  archdsl compile specs/attendnext.arch --input-size 160 -O channels_last=false -O batch=1
+  archdsl compile specs/attendnext.arch --input-size 160 -O channels_last=false -O dynamic_batch=false -O batch=1
 
 torch backend (the default): --emit python (a standalone PyTorch module, no archdsl import),
 state_dict (<net>.pt, torch.save of the weights), pt2 (<net>.pt2, torch.export program, eval mode);
-without --emit it writes all three into build/<net>/. Options: -O channels_last=true|false,
--O dynamic_batch=true|false (symbolic batch size in the .pt2), -O batch=N (export example batch),
---weights FILE.pt (a state_dict to compile in instead of the seeded initialisation).
+without --emit it writes all three into build/<net>/.
 
 onnx backend: <net>.onnx (--emit onnx, the default) and the weights used (--emit safetensors).
-Options: --opset N (13 to the newest onnx knows; default 17), --no-fold, --weights FILE
-(.safetensors, .npz, or .pt with torch installed), -O dynamic_batch=true|false, -O batch=N,
--O reparam=false, -O shapes=true. See docs/onnx.md.
+--opset N, --no-fold and --weights FILE are -O opset=N, -O fold=false and -O weights=FILE. See docs/onnx.md.
+
+Exit codes: 0 written; 1 the spec (or a weights file) has errors, or an op the backend cannot
+express; 2 a bad option, --emit or --backend; 3 a missing dependency or a failed tool.
 """
 
 
-@app.command(epilog=EPILOG)
+def backend_options_help(width: int = 78) -> list[str]:
+    """One block per installed backend: its options, from its options model (name, type, default,
+    description). Models published under ``archdsl.backend_options`` are read without importing
+    the backend (no torch, no onnx)."""
+    from archdsl.backend import describe, option_models
+
+    blocks = []
+    for name, model in option_models().items():
+        if isinstance(model, str):
+            blocks.append(f"{name} backend: {model}")
+            continue
+        rows = describe(model)
+        if not rows:
+            blocks.append(f"{name} backend: no options")
+            continue
+        w_name = max(len(r[0]) for r in rows)
+        w_kind = max(len(r[1]) for r in rows)
+        w_default = max(len(r[2]) for r in rows)
+        lines = [f"{name} backend options (-O KEY=VALUE):"]
+        for opt, kind, default, text in rows:
+            lead = f"  {opt:<{w_name}}  {kind:<{w_kind}}  {default:<{w_default}}  "
+            wrapped = textwrap.wrap(text, width=max(30, width - len(lead))) or [""]
+            lines.append((lead + wrapped[0]).rstrip())
+            lines += [" " * len(lead) + more for more in wrapped[1:]]
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+class CompileCommand(TyperCommand):
+    """``compile --help`` with the installed backends' options after the examples."""
+
+    def format_epilog(self, ctx, formatter) -> None:
+        super().format_epilog(ctx, formatter)
+        try:
+            blocks = backend_options_help((formatter.width or 80) - formatter.current_indent - 2)
+        except Exception as exc:  # help must never fail; say why the list is missing
+            blocks = [f"(the backends' options could not be listed: {type(exc).__name__}: {exc})"]
+        for block in blocks:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text("\b\n" + block)  # \b: click keeps the lines as they are
+
+
+@app.command(epilog=EPILOG, cls=CompileCommand)
 def compile(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
     backend: str = typer.Option("torch", "--backend", "-b", help="Backend to compile with (see `archdsl backends`)."),
@@ -57,7 +107,9 @@ def compile(
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     seed: int = typer.Option(0, "--seed", help="Seed for weight initialisation."),
     deploy: bool = typer.Option(False, "--deploy", help="Apply deploy transforms (fold BN, re-parameterise)."),
-    option: list[str] = typer.Option(None, "--option", "-O", help="Backend option KEY=VALUE (repeatable)."),
+    option: list[str] = typer.Option(
+        None, "--option", "-O", help="Backend option KEY=VALUE (repeatable; listed below per backend)."
+    ),
     weights: Path = typer.Option(None, "--weights", help="Weights file to compile in (= -O weights=PATH)."),
     opset: int = typer.Option(None, "--opset", help="ONNX backend only: the opset to target (= -O opset=N)."),
     no_fold: bool = typer.Option(
@@ -74,24 +126,27 @@ def compile(
 
     loaded = load_or_exit(spec, net, param, input_size)
     graph = loaded.graph
-    options = parse_overrides(option)
-    # shorthands for common backend options (the backend validates them like -O ones)
-    options.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
+    raw = parse_overrides(option)
+    # shorthands for common backend options (validated by the backend's model like -O ones)
+    raw.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
     if no_fold:
-        options["fold"] = False
-    if isinstance(options.get("weights"), str):
-        note_input(options["weights"])  # an input too: no artefact may replace it
+        raw["fold"] = False
+    if isinstance(raw.get("weights"), str):
+        note_input(raw["weights"])  # an input too: no artefact may replace it
     check_output_option(output)  # `-o SPEC` is refused before a backend is even loaded
+    emits = tuple(emit or ())
     try:
         be = hook.load(backend)
+        options = hook.parse_options(be, raw)
+        hook.check_emits(be, emits)
     except DiagnosticError as exc:
-        d = exc.diagnostics[0]
-        raise fail_tool(d.message, d.help) from None
-    diags = be.unsupported(graph)
+        print_diagnostics(exc.diagnostics, loaded.sources)
+        raise exit_for(exc.diagnostics) from None
+    diags = hook.unsupported(be, graph, options)
     if diags:
         print_diagnostics(diags, loaded.sources)
-        raise typer.Exit(EXIT_SPEC)
-    request = CompileRequest(output=output, emit=tuple(emit or ()), seed=seed, deploy=deploy, options=options)
+        raise exit_for(diags)
+    request = CompileRequest(output=output, emit=emits, seed=seed, deploy=deploy, options=options)
     try:
         # every artefact path is checked before anything is built or written
         planned = getattr(be, "output_paths", None)
@@ -99,7 +154,7 @@ def compile(
         result = be.compile(graph, request)
     except DiagnosticError as exc:
         print_diagnostics(exc.diagnostics, loaded.sources)
-        raise typer.Exit(EXIT_SPEC) from None
+        raise exit_for(exc.diagnostics) from None
     except OutputError as exc:  # a backend's own write refused (atomic_write)
         raise output_refused(exc) from None
     except OSError as exc:  # the output could not be written: not the spec's fault

@@ -1,8 +1,10 @@
 """``archdsl render``: draw a net as the figure a paper would show (Graphviz: DOT, SVG, PNG, PDF).
 
-The drawing itself is the graphviz backend (``archdsl_backends.graphviz``); this module only
-parses options and reports errors. Nothing of Graphviz is imported until the command runs, so
-``archdsl check`` stays light.
+The drawing itself is the graphviz backend (``archdsl_backends.graphviz``), reached only through
+the hook's protocol (:mod:`archdsl.backend`): its ``render`` capability, ``render_formats`` and
+options model. This module only maps the flags onto those options and reports errors, exiting
+by the codes' kinds. Nothing of Graphviz is imported until the command runs, so ``archdsl check``
+stays light.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_OK, EXIT_TOOL, EXIT_USAGE, check_outputs, fail_tool, load_or_exit, write_or_exit
+from archdsl.cli.common import EXIT_OK, check_outputs, exit_for, load_or_exit, print_diagnostics, write_or_exit
+from archdsl.diagnostics import SourceMap
+
+RENDERER = "graphviz"  # the backend that draws (any backend with the `render` capability would do)
 
 EPILOG = """Examples:
 
@@ -86,31 +91,22 @@ def render(
     from archdsl import backend as hook
     from archdsl.diagnostics import DiagnosticError
 
-    try:
-        import graphviz  # noqa: F401  (the Python package; the `dot` program is checked when it is needed)
-
-        be = hook.load("graphviz")
-    except ImportError as exc:
-        missing = getattr(exc, "name", None) or str(exc)
-        raise fail_tool(
-            f"archdsl render needs the Python package '{missing}', which is not installed",
-            "pip install 'archdsl[render]'",
-        ) from None
-    except DiagnosticError as exc:
-        d = exc.diagnostics[0]
-        raise fail_tool(d.message, d.help) from None
-
     to_stdout = output == "-"
     out_path = None if output is None or to_stdout else Path(output)
     try:
-        chosen = be.format_for(Path("-") if to_stdout else out_path, fmt)
-        options = be.options(
-            depth=depth if depth is not None else ("ops" if focus else "blocks"),
-            expand=expand if expand is not None else bool(focus),
-            focus=focus,
-            shapes=shapes,
-            theme=theme.lower(),
-            rankdir=rankdir.upper(),
+        be = hook.load(RENDERER)
+        hook.require(be, hook.RENDER, "render a figure")
+        chosen = hook.render_format(be, out_path, fmt, to_stdout=to_stdout)
+        options = hook.parse_options(
+            be,
+            {
+                "depth": depth if depth is not None else ("ops" if focus else "blocks"),
+                "expand": expand if expand is not None else bool(focus),
+                "focus": focus,
+                "shapes": shapes,
+                "theme": theme.lower(),
+                "rankdir": rankdir.upper(),
+            },
         )
     except DiagnosticError as exc:
         _fail(exc)
@@ -135,9 +131,6 @@ def render(
 
 
 def _fail(exc) -> None:
-    """B101 (a bad option) is a usage error, exit 2; anything else the tool's failure, exit 3."""
-    d = exc.diagnostics[0]
-    sys.stderr.write(f"archdsl: error: {d.message}\n")
-    if d.help:
-        sys.stderr.write(f"  = help: {d.help}\n")
-    raise typer.Exit(EXIT_USAGE if d.code == "B101" else EXIT_TOOL)
+    """Report a backend's diagnostics; the exit is their kind's (a bad option 2, a missing tool 3)."""
+    print_diagnostics(exc.diagnostics, SourceMap())
+    raise exit_for(exc.diagnostics)

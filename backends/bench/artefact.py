@@ -36,6 +36,7 @@ def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = No
     """
     from archdsl import backend as hook
     from archdsl.backend import CompileRequest
+    from archdsl.codes import is_usage
     from archdsl.diagnostics import DiagnosticError
 
     suffix = f"-o{opset}" if opset else ""
@@ -44,15 +45,13 @@ def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = No
         return path
     try:
         be = hook.load("onnx")
-        diags = be.unsupported(graph)
+        options = hook.parse_options(be, {"dynamic_batch": True, **({"opset": opset} if opset else {})})
+        diags = hook.unsupported(be, graph, options)
         if diags:
             raise DiagnosticError(diags)
-        options: dict = {"dynamic_batch": True}
-        if opset:
-            options["opset"] = opset
         be.compile(graph, CompileRequest(output=path, seed=seed, options=options))
     except DiagnosticError as exc:
         first = exc.diagnostics[0]
-        error = OptionError if first.code == "B101" else TargetError  # B101: a bad backend option (-O opset)
+        error = OptionError if is_usage(first) else TargetError  # a bad backend option (-O opset) is the user's
         raise error(f"cannot compile {graph.name} to ONNX: {first.message}", first.help) from None
     return path

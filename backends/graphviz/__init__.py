@@ -19,12 +19,15 @@ hook, ``archdsl compile SPEC --backend graphviz -o out.svg -O depth=3 -O theme=d
 
 This backend reads only the IR (``archdsl.ir``, ``archdsl.ops``, ``archdsl.diagnostics``, ``archdsl.fileio``,
 ``archdsl.backend``); it draws every op, so :meth:`GraphvizBackend.unsupported` is always empty.
+It declares the ``render`` capability (``render_formats``, :meth:`GraphvizBackend.render`), through
+which ``archdsl render`` draws, and its options model (:class:`GraphvizOptions`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from archdsl import backend as hook
 from archdsl.backend import CompileRequest, CompileResult
 from archdsl.fileio import atomic_write, check_output
 from archdsl.ir import Graph
@@ -32,7 +35,20 @@ from archdsl.ir import Graph
 from .dot import pipe, to_dot
 from .errors import DotFailed, DotNotFound, MissingPackage, OptionError, RenderError
 from .figure import Figure, build_figure
-from .options import BLOCKS, EXTENSIONS, FORMATS, OPS, STAGES, RenderOptions, format_for, from_mapping, parse_depth
+from .options import (
+    BLOCKS,
+    DEFAULT_FORMAT,
+    EXTENSIONS,
+    FORMATS,
+    OPS,
+    RENDER_FORMATS,
+    STAGES,
+    STDOUT_FORMAT,
+    GraphvizOptions,
+    RenderOptions,
+    format_for,
+    parse_depth,
+)
 from .themes import THEMES, Theme
 
 __all__ = [
@@ -46,6 +62,7 @@ __all__ = [
     "DotNotFound",
     "Figure",
     "GraphvizBackend",
+    "GraphvizOptions",
     "MissingPackage",
     "OptionError",
     "RenderError",
@@ -73,7 +90,7 @@ def render_dot(graph: Graph, options: RenderOptions | None = None) -> str:
 def render(graph: Graph, options: RenderOptions | None = None, fmt: str = "svg") -> bytes:
     """The figure in ``fmt`` (dot, svg, png, pdf). Raises DotNotFound when ``dot`` is missing."""
     if fmt not in FORMATS:
-        raise OptionError(f"unknown format '{fmt}'", "choose one of: " + ", ".join(FORMATS))
+        raise OptionError(f"unknown format '{fmt}'", "choose one of: " + ", ".join(FORMATS), code="B006")
     return pipe(render_dot(graph, options), fmt)
 
 
@@ -92,19 +109,22 @@ class GraphvizBackend:
 
     name = "graphviz"
     summary = "Figure-style drawings of the net: DOT, SVG, PNG, PDF (Graphviz)"
+    options_model = GraphvizOptions
+    emits = FORMATS  # --emit names formats
+    capabilities = frozenset({hook.RENDER})
+    render_formats = RENDER_FORMATS
+    default_format = DEFAULT_FORMAT
+    stdout_format = STDOUT_FORMAT
 
-    def unsupported(self, graph: Graph) -> list:
+    def unsupported(self, graph: Graph, options: GraphvizOptions | None = None) -> list:
         return []  # every op can be drawn
 
-    # the API `archdsl render` calls (through the entry point, like any backend)
-    def options(self, depth: int | str = BLOCKS, **kw) -> RenderOptions:
-        """Validated options; ``depth`` may be 1/2/3 or stages/blocks/ops. Raises OptionError (B101)."""
-        return RenderOptions(depth=parse_depth(depth), **kw)
-
-    def format_for(self, output: Path | None, fmt: str | None) -> str:
-        return format_for(output, fmt)
-
-    def render(self, graph: Graph, options: RenderOptions | None = None, fmt: str = "svg") -> bytes:
+    def render(self, graph: Graph, options: RenderOptions | dict | None = None, fmt: str = DEFAULT_FORMAT) -> bytes:
+        """The figure in ``fmt`` (the ``render`` capability): what ``archdsl render`` calls."""
+        if not isinstance(options, RenderOptions):
+            options = hook.parse_options(self, options)
+        if isinstance(options, GraphvizOptions):
+            options = options.drawing()
         return render(graph, options, fmt)
 
     def render_dot(self, graph: Graph, options: RenderOptions | None = None) -> str:
@@ -118,16 +138,14 @@ class GraphvizBackend:
         """Write the figure. ``request.options``: depth, expand, focus, shapes, theme, rankdir,
         format; ``request.emit``: formats to write (default: from the output's extension, or svg).
         """
-        opts_map = dict(request.options)
-        opts_map.pop("format", None)
-        options = from_mapping(opts_map)
+        options = hook.parse_options(self, request.options).drawing()
         result = CompileResult()
         for target, chosen in self._targets(graph, request):
             result.artefacts.append(write(graph, target, options, chosen))
         return result
 
     def _targets(self, graph: Graph, request: CompileRequest) -> list[tuple[Path, str]]:
-        fmt = request.options.get("format")
+        fmt = hook.parse_options(self, request.options).format
         out = request.output
         formats = list(dict.fromkeys(request.emit)) or [None]
         targets = []

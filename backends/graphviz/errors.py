@@ -1,13 +1,18 @@
-"""Errors of the graphviz backend, as located-less diagnostics the CLI knows how to report.
+"""Errors of the graphviz backend, as location-less diagnostics (codes: :mod:`archdsl.codes`).
 
-``OptionError`` is the user's mistake in an option (exit 2 from the CLI); ``MissingPackage``,
-``DotNotFound`` and ``DotFailed`` are the tool's (exit 3): the ``graphviz`` Python package or the
-Graphviz installation missing, or ``dot`` failing.
+``OptionError`` is the hook's (:class:`archdsl.backend.OptionError`: ``B004`` an unknown option,
+``B005`` a bad value, ``B006`` an unknown format; exit 2 from the command line), raised by the
+options model and by ``--focus`` paths that name nothing. ``MissingPackage`` (``B003``),
+``DotNotFound`` (``B301``) and ``DotFailed`` (``B302``) are the tool's (exit 3): the ``graphviz``
+Python package or the Graphviz installation missing, or ``dot`` failing.
 """
 
 from __future__ import annotations
 
+from archdsl.backend import OptionError
 from archdsl.diagnostics import Diagnostic, DiagnosticError
+
+__all__ = ["INSTALL_HELP", "DotFailed", "DotNotFound", "MissingPackage", "OptionError", "RenderError"]
 
 INSTALL_HELP = (
     "install Graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, Fedora `sudo dnf install graphviz`, "
@@ -18,7 +23,9 @@ INSTALL_HELP = (
 
 
 class RenderError(DiagnosticError):
-    code = "B100"
+    """A failure of the tools the renderer drives; each subclass has its code."""
+
+    code: str
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(Diagnostic(self.code, message, None, help=hint))
@@ -26,19 +33,15 @@ class RenderError(DiagnosticError):
         self.hint = hint
 
 
-class OptionError(RenderError):
-    code = "B101"
-
-
 class DotNotFound(RenderError):
-    code = "B102"
+    code = "B301"
 
     def __init__(self, fmt: str) -> None:
         super().__init__(f"the Graphviz 'dot' program was not found on PATH; it is needed to write {fmt}", INSTALL_HELP)
 
 
 class DotFailed(RenderError):
-    code = "B103"
+    code = "B302"
 
 
 class MissingPackage(RenderError):

@@ -1,52 +1,32 @@
-"""What the user can ask of a rendering: level of detail, roll-up, focus, shapes, theme, format."""
+"""What the user can ask of a rendering: level of detail, roll-up, focus, shapes, theme, format.
+
+:class:`RenderOptions` is what a drawing depends on; :class:`GraphvizOptions` (the backend's
+``options_model``, published under ``archdsl.backend_options`` for ``archdsl compile --help``)
+adds the output ``format`` of ``archdsl compile --backend graphviz -O format=...``. Both are
+pydantic models validated by the hook (:class:`archdsl.backend.Options`): an unknown key is
+``B004`` with a did-you-mean, a bad value ``B005``, an unknown format ``B006``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import Field, field_validator
+
+from archdsl.backend import OptionError, OptionProblem, Options, choose_format
 from archdsl.diagnostics import did_you_mean
 
-from .errors import OptionError
 from .themes import THEMES
 
 STAGES, BLOCKS, OPS = 1, 2, 3
 DEPTH_NAMES = {"stages": STAGES, "blocks": BLOCKS, "ops": OPS}
 
-FORMATS = ("dot", "svg", "png", "pdf")
-EXTENSIONS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Options of one rendering. ``depth``: 1 stages, 2 blocks, 3 primitive ops.
-
-    ``expand``: draw every iteration of a repeat instead of rolling identical ones up as one
-    "×N" box. ``focus``: a path (stage, block, column ...): draw only what lies under it.
-    ``shapes``: label edges with tensor shapes. ``rankdir``: ``LR`` (stages left to right) or ``TB``.
-    """
-
-    depth: int = BLOCKS
-    expand: bool = False
-    focus: str | None = None
-    shapes: bool = False
-    theme: str = "paper"
-    rankdir: str = "LR"
-
-    def __post_init__(self) -> None:
-        if self.depth not in (STAGES, BLOCKS, OPS):
-            raise option_error(f"depth must be 1, 2 or 3 (stages, blocks, ops), got {self.depth}")
-        if self.theme not in THEMES:
-            raise option_error(f"unknown theme '{self.theme}'", did_you_mean(self.theme, set(THEMES)), THEMES)
-        if self.rankdir not in ("LR", "TB"):
-            raise option_error(f"rankdir must be LR or TB, got {self.rankdir!r}")
-
-
-def option_error(message: str, hint: str | None = None, known=None) -> OptionError:
-    if hint is None and known:
-        hint = "choose one of: " + ", ".join(sorted(known))
-    return OptionError(message, hint)
+RENDER_FORMATS = {"dot": (".dot", ".gv"), "svg": (".svg",), "png": (".png",), "pdf": (".pdf",)}
+FORMATS = tuple(RENDER_FORMATS)
+EXTENSIONS = {ext: f for f, exts in RENDER_FORMATS.items() for ext in exts}
+DEFAULT_FORMAT = "svg"  # for files
+STDOUT_FORMAT = "dot"  # for `-o -`: text, not an image on a terminal
 
 
 def parse_depth(value: Any) -> int:
@@ -60,49 +40,72 @@ def parse_depth(value: Any) -> int:
             return DEPTH_NAMES[v]
         if v in ("1", "2", "3"):
             return int(v)
-    raise option_error(
+    raise OptionProblem(
         f"depth must be 1, 2 or 3 (or stages, blocks, ops), got {value!r}", "1 = stages, 2 = blocks, 3 = ops"
     )
 
 
-def format_for(output: Path | None, fmt: str | None) -> str:
-    """The output format: ``fmt`` when given, else from the file extension, else svg."""
-    if fmt:
-        f = fmt.lower().lstrip(".")
-        if f == "gv":
-            f = "dot"
-        if f not in FORMATS:
-            raise option_error(f"unknown format '{fmt}'", did_you_mean(f, set(FORMATS)), FORMATS)
-        return f
-    if output is not None and str(output) != "-":
-        ext = output.suffix.lower()
-        if ext in EXTENSIONS:
-            return EXTENSIONS[ext]
-        if ext:
-            raise option_error(
-                f"cannot tell the format from the extension '{ext}'",
-                "use .dot, .gv, .svg, .png or .pdf, or pass --format",
+class RenderOptions(Options):
+    """Options of one rendering. ``depth``: 1 stages, 2 blocks, 3 primitive ops.
+
+    ``expand``: draw every iteration of a repeat instead of rolling identical ones up as one
+    "×N" box. ``focus``: a path (stage, block, column ...): draw only what lies under it.
+    ``shapes``: label edges with tensor shapes. ``rankdir``: ``LR`` (stages left to right) or ``TB``.
+    """
+
+    backend: ClassVar[str] = "graphviz"
+
+    depth: int = Field(BLOCKS, description="level of detail: 1|stages, 2|blocks, 3|ops")
+    expand: bool = Field(False, description="draw every iteration of a repeat instead of one ×N box")
+    focus: str | None = Field(None, description="draw only the stage, block or column at this path")
+    shapes: bool = Field(False, description="label the edges with tensor shapes")
+    theme: str = Field("paper", description="colours: " + ", ".join(THEMES))
+    rankdir: str = Field("LR", description="LR: stages left to right; TB: top to bottom")
+
+    @field_validator("depth", mode="before")
+    @classmethod
+    def _depth(cls, value: Any) -> int:
+        return parse_depth(value)
+
+    @field_validator("theme")
+    @classmethod
+    def _theme(cls, theme: str) -> str:
+        if theme not in THEMES:
+            raise OptionProblem(
+                f"unknown theme '{theme}'", did_you_mean(theme, set(THEMES)) or "choose one of: " + ", ".join(THEMES)
             )
-    return "svg" if output is None or str(output) != "-" else "dot"
+        return theme
+
+    @field_validator("rankdir")
+    @classmethod
+    def _rankdir(cls, rankdir: str) -> str:
+        if rankdir not in ("LR", "TB"):
+            raise OptionProblem(f"rankdir must be LR or TB, got {rankdir!r}", "LR: left to right; TB: top to bottom")
+        return rankdir
 
 
-def from_mapping(opts: dict[str, Any]) -> RenderOptions:
-    """Options given as ``-O key=value`` to ``archdsl compile --backend graphviz``."""
-    known = {"depth", "expand", "focus", "shapes", "theme", "rankdir", "format"}
-    unknown = set(opts) - known
-    if unknown:
-        name = sorted(unknown)[0]
-        raise option_error(f"unknown graphviz option '{name}'", did_you_mean(name, known), known)
-    kw: dict[str, Any] = {}
-    if "depth" in opts:
-        kw["depth"] = parse_depth(opts["depth"])
-    for flag in ("expand", "shapes"):
-        if flag in opts:
-            v = opts[flag]
-            if isinstance(v, str):
-                v = v.lower() in ("1", "true", "yes", "on")
-            kw[flag] = bool(v)
-    for text in ("focus", "theme", "rankdir"):
-        if text in opts and opts[text] is not None:
-            kw[text] = str(opts[text])
-    return RenderOptions(**kw)
+class GraphvizOptions(RenderOptions):
+    """The graphviz backend's ``-O`` options: a rendering's, and the output format."""
+
+    format: str | None = Field(None, description="dot, svg, png or pdf; default: from the output's extension, or svg")
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, fmt: str | None) -> str | None:
+        if fmt is None:
+            return None
+        try:
+            return choose_format(RENDER_FORMATS, None, fmt, DEFAULT_FORMAT)
+        except OptionError as exc:  # B006, raised again the way a validator must
+            d = exc.diagnostics[0]
+            raise OptionProblem(d.message, d.help, code=d.code) from None
+
+    def drawing(self) -> RenderOptions:
+        """The options the figure depends on (everything but the format)."""
+        return RenderOptions(**self.model_dump(exclude={"format"}))
+
+
+def format_for(output: Path | None, fmt: str | None) -> str:
+    """The output format: ``fmt`` when given, else from the file extension, else svg (dot for ``-``)."""
+    to_stdout = output is not None and str(output) == "-"
+    return choose_format(RENDER_FORMATS, output, fmt, STDOUT_FORMAT if to_stdout else DEFAULT_FORMAT, to_stdout)

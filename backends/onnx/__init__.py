@@ -20,8 +20,22 @@ Modules: :mod:`.options` (``-O`` keys), :mod:`.weights` (contract names, files, 
 
 from __future__ import annotations
 
-from .backend import BACKEND, OnnxBackend, build_model, check_support, save_model, serialize
+from typing import Any
+
 from .options import OnnxOptions, parse_options
+
+_FROM_BACKEND = ("BACKEND", "OnnxBackend", "build_model", "check_support", "save_model", "serialize")
+
+
+def __getattr__(name: str) -> Any:
+    """The backend and its pipeline import onnx: they load on first use, so that the light
+    :mod:`.options` (which ``archdsl compile --help`` reads) does not pull onnx in."""
+    if name in _FROM_BACKEND:
+        from . import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BACKEND",

@@ -20,6 +20,7 @@ import onnx
 from onnx import helper
 
 import archdsl
+from archdsl import backend as hook
 from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from archdsl.fileio import check_output
@@ -30,10 +31,8 @@ from .builder import Builder, value_info
 from .emitters import CHECKS, EMITTERS
 from .folding import lower
 from .metadata import annotate, location
-from .options import DEFAULT_OPSET, OnnxOptions, max_opset, parse_options
+from .options import DEFAULT_OPSET, EMITS, OnnxOptions, max_opset, parse_options
 from .weights import resolve_weights, tensor_specs
-
-EMITS = ("onnx", "safetensors")
 
 
 def check_support(graph: Graph, opset: int = DEFAULT_OPSET) -> list[Diagnostic]:
@@ -110,7 +109,7 @@ def _refuse_embedded(graph: Graph, what: str, fix: str) -> None:
     if size > artefacts.EMBEDDED_MAX:
         raise DiagnosticError(
             Diagnostic(
-                "B101",
+                "B201",
                 f"net {graph.name} has {size / 1e9:.2f} GB of weights, too many for one protobuf message "
                 f"(2 GB at most): {what}",
                 None,
@@ -142,7 +141,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
     if opts.output_name != final and (b.produces(opts.output_name) or opts.output_name in env):
         raise DiagnosticError(
             Diagnostic(
-                "B101",
+                "B202",
                 f"the output name '{opts.output_name}' is already the name of a tensor of this graph",
                 None,
                 Severity.ERROR,
@@ -217,29 +216,24 @@ def output_path(output: Path | None, graph: Graph) -> Path:
 class OnnxBackend:
     name = "onnx"
     summary = "ONNX model (.onnx) built from the IR with onnx.helper; no torch needed"
+    options_model = OnnxOptions
+    emits = EMITS
+    default_emits = ("onnx",)
+    capabilities = frozenset()
 
-    def unsupported(self, graph: Graph) -> list[Diagnostic]:
-        """Ops no opset can express. The hook is called before the options are known, so the limits
-        of the requested opset are checked (with the same located diagnostics) by ``compile``."""
-        return check_support(graph, max_opset())
+    def unsupported(self, graph: Graph, options: OnnxOptions | dict[str, Any] | None = None) -> list[Diagnostic]:
+        """Every node the requested opset (default: 17) cannot express, located, with the opset that would."""
+        return check_support(graph, parse_options(options).opset)
 
     def build_model(self, graph: Graph, options: dict[str, Any] | None = None, weights=None) -> onnx.ModelProto:
         return build_model(graph, options, weights)
 
     def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
         opts = parse_options(request.options, seed=request.seed)
-        emit = request.emit or ("onnx",)
-        unknown = [e for e in emit if e not in EMITS]
-        if unknown:
-            raise DiagnosticError(
-                Diagnostic(
-                    "B101",
-                    f"the onnx backend cannot emit {', '.join(repr(e) for e in unknown)}",
-                    None,
-                    Severity.ERROR,
-                    "artefacts: " + ", ".join(EMITS),
-                )
-            )
+        if "seed" not in opts.model_fields_set:  # a validated model from the command line: --seed
+            opts = opts.model_copy(update={"seed": request.seed})
+        emit = request.emit or self.default_emits
+        hook.check_emits(self, emit)
         _check_request(graph, opts)
         if "onnx" in emit and opts.external_data is False:
             _refuse_embedded(graph, "-O external_data=false keeps them in the .onnx", "leave external_data unset")

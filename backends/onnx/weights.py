@@ -199,21 +199,21 @@ class WeightsFile:
 @contextlib.contextmanager
 def open_weights(path: str | Path, graph: Graph | None = None) -> Iterator[WeightsFile]:
     """The tensors of a weights file, their shapes known and their data not yet read (safetensors,
-    npz), within the bounds ``graph`` sets (:class:`Budget`). Any problem is a B102 diagnostic
-    naming the file (B103 for a torch file without torch)."""
+    npz), within the bounds ``graph`` sets (:class:`Budget`). Any problem is a B008 diagnostic
+    naming the file (B003 for a torch file without torch)."""
     p = Path(path)
     budget = Budget.of(graph)
     suffix = p.suffix.lower()
     if suffix not in (".safetensors", ".npz", *TORCH_FILES):
         raise _error(
-            "B102",
+            "B008",
             f"weights file '{p}' has an unknown format '{suffix or '(no suffix)'}'",
             help="use .safetensors (recommended), .npz, or a torch .pt/.pth state_dict",
         )
     try:
         fh = open_input(p, budget.file_bytes(suffix), label=str(p))
     except InputError as exc:
-        raise _error("B102", _input_message(p, exc), help=_input_help(exc, budget, suffix)) from None
+        raise _error("B008", _input_message(p, exc), help=_input_help(exc, budget, suffix)) from None
     with fh, contextlib.ExitStack() as stack:
         try:
             if suffix == ".safetensors":
@@ -225,11 +225,11 @@ def open_weights(path: str | Path, graph: Graph | None = None) -> Iterator[Weigh
             else:
                 tensors = dict(_read_torch(p, fh))
         except _READ_ERRORS as exc:
-            raise _error("B102", f"cannot read weights file '{p}': {_reason(exc)}", help=FILE_HELP) from None
+            raise _error("B008", f"cannot read weights file '{p}': {_reason(exc)}", help=FILE_HELP) from None
         try:
             yield WeightsFile(tensors, fh)
         except _READ_ERRORS as exc:  # raised while loading a tensor's data
-            raise _error("B102", f"cannot read weights file '{p}': {_reason(exc)}", help=FILE_HELP) from None
+            raise _error("B008", f"cannot read weights file '{p}': {_reason(exc)}", help=FILE_HELP) from None
 
 
 _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
@@ -278,7 +278,7 @@ def _read_torch(path: Path, fh) -> dict[str, np.ndarray]:
         from archdsl_backends.torch.weights import read_torch_file
     except ImportError:
         raise _error(
-            "B103",
+            "B003",
             f"reading the PyTorch file '{path}' needs torch, which is not installed",
             help="install torch, or save the state_dict as safetensors "
             "(safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')) and pass that file",
@@ -300,7 +300,7 @@ def _dtype_problem(value: Stored | np.ndarray) -> str | None:
 
 
 def check_weights(graph: Graph, tensors: Mapping[str, Stored | np.ndarray], origin: str) -> dict[str, np.ndarray]:
-    """Match ``tensors`` against the graph's contract; float32 arrays, or located B102 diagnostics.
+    """Match ``tensors`` against the graph's contract; float32 arrays, or located B009 diagnostics.
 
     Shapes (and names) are checked for every tensor before any :class:`Stored` tensor's data is
     read, so a file that does not fit costs nothing but its headers.
@@ -318,7 +318,7 @@ def check_weights(graph: Graph, tensors: Mapping[str, Stored | np.ndarray], orig
         if problem:
             diags.append(
                 Diagnostic(
-                    "B102",
+                    "B009",
                     f"{origin}: tensor '{name}' {problem}",
                     t.node.span if t.node else None,
                     Severity.ERROR,
@@ -332,7 +332,7 @@ def check_weights(graph: Graph, tensors: Mapping[str, Stored | np.ndarray], orig
         first = specs[missing[0]].node
         diags.append(
             Diagnostic(
-                "B102",
+                "B009",
                 f"{origin}: {len(missing)} tensor{'s' if len(missing) != 1 else ''} missing: {shown}",
                 first.span if first else None,
                 Severity.ERROR,
@@ -343,7 +343,7 @@ def check_weights(graph: Graph, tensors: Mapping[str, Stored | np.ndarray], orig
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         diags.append(
             Diagnostic(
-                "B102",
+                "B009",
                 f"{origin}: {len(extra)} tensor{'s' if len(extra) != 1 else ''} the spec does not have: {shown}",
                 None,
                 Severity.ERROR,
@@ -357,7 +357,7 @@ def check_weights(graph: Graph, tensors: Mapping[str, Stored | np.ndarray], orig
         value = tensors[name]
         arr = value.load() if isinstance(value, Stored) else value
         if _dtype_problem(arr) or tuple(np.shape(arr)) != specs[name].shape:  # the file changed under us
-            raise _error("B102", f"{origin}: tensor '{name}' does not match its header", help=FILE_HELP)
+            raise _error("B008", f"{origin}: tensor '{name}' does not match its header", help=FILE_HELP)
         out[name] = np.asarray(arr, dtype=np.float32)  # no copy when it is float32 already
         del arr
     return out

@@ -11,6 +11,21 @@ in-place batch norm), :mod:`.build` (torch.fx GraphModule), :mod:`.init` (timm-l
 See docs/backends.md.
 """
 
-from .backend import BACKEND, TorchBackend, build_module, reparameterize
+from typing import Any
 
-__all__ = ["BACKEND", "TorchBackend", "build_module", "reparameterize"]
+from .options import TorchOptions
+
+_FROM_BACKEND = ("BACKEND", "TorchBackend", "build_module", "reparameterize")
+
+
+def __getattr__(name: str) -> Any:
+    """Everything but the options imports torch: it loads on first use, so that :mod:`.options`
+    (which ``archdsl compile --help`` reads) does not pull torch in."""
+    if name in _FROM_BACKEND:
+        from . import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BACKEND", "TorchBackend", "TorchOptions", "build_module", "reparameterize"]

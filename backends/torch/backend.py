@@ -14,11 +14,9 @@ file object, so no temporary name ends up inside the archive and the bytes stay 
 an interrupted compile leaves the previous artefacts, and a path that is an input of the run
 (the spec, an import, the weights) is refused before anything is built.
 
-Options (``-O KEY=VALUE``): ``channels_last=true|false`` (memory format of feature maps; default
-true for image nets), ``dynamic_batch=true|false`` (``.pt2`` with a symbolic batch size; default true),
-``batch=N`` (example batch size for export; default 2), ``weights=PATH`` (``--weights``: a
-``state_dict`` (``torch.save``) or ``.safetensors`` file of the train-form module to compile in
-instead of the seeded initialisation; with ``--deploy`` it is loaded first, then transformed).
+Options (``-O KEY=VALUE``): the model :class:`.options.TorchOptions` (``channels_last``,
+``dynamic_batch``, ``batch``, ``weights``), validated by the hook; ``archdsl compile --help``
+lists them. With ``--deploy`` a ``weights`` file is loaded first, then transformed.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from typing import Any
 
 import torch
 
+from archdsl import backend as hook
 from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Span
 from archdsl.fileio import atomic_write, check_output, note_input
@@ -39,9 +38,7 @@ from . import codegen, init, weights
 from .build import GRAPH_KEY, materialize, wants_channels_last
 from .deploy import deploy_graph
 from .lower import NAME, unsupported
-
-EMITS = ("python", "state_dict", "pt2")
-OPTIONS = ("channels_last", "dynamic_batch", "batch", "weights")
+from .options import EMITS, TorchOptions
 
 
 def build_module(
@@ -77,19 +74,12 @@ def reparameterize(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
     return out.eval()
 
 
-def _error(graph: Graph, message: str, help: str | None = None, code: str = "B102") -> DiagnosticError:
+def _error(graph: Graph, message: str, help: str | None, code: str) -> DiagnosticError:
     return DiagnosticError(Diagnostic(code, message, Span(graph.file, 0, 0, 0, 0), help=help))
 
 
-def _flag(graph: Graph, options: dict[str, Any], key: str, default: bool) -> bool:
-    value = options.get(key, default)
-    if isinstance(value, bool):
-        return value
-    raise _error(graph, f"the {NAME} backend option {key} must be true or false, got {value!r}")
-
-
 def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
-    """Load a weights file into ``module``; every problem is a B103 diagnostic.
+    """Load a weights file into ``module``: B008 when it cannot be read, B009 when it does not fit.
 
     ``num_batches_tracked`` may be absent (safetensors files of the ONNX backend leave it out).
     """
@@ -101,7 +91,7 @@ def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
             f"cannot read weights from {path}: {exc}",
             help="--weights takes a .safetensors file or a state_dict saved with torch.save "
             "(read with weights_only=True: no pickled code runs)",
-            code="B103",
+            code="B008",
         ) from None
     own = module.state_dict()
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
@@ -118,7 +108,7 @@ def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
             f"the weights in {path} do not fit net {graph.name} ({'; '.join(parts)})",
             help="weights must come from the train-form module of the same spec and parameters "
             "(archdsl compile --emit state_dict, without --deploy)",
-            code="B103",
+            code="B009",
         )
     module.load_state_dict(state, strict=False)
 
@@ -126,9 +116,13 @@ def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
 class TorchBackend:
     name = NAME
     summary = "PyTorch: nn.Module (torch.fx), standalone .py, torch.export .pt2, state_dict"
+    options_model = TorchOptions
+    emits = EMITS
+    default_emits = EMITS
+    capabilities = frozenset({hook.BUILD_MODULE})
 
-    def unsupported(self, graph: Graph) -> list[Diagnostic]:
-        return unsupported(graph)
+    def unsupported(self, graph: Graph, options: TorchOptions | dict[str, Any] | None = None) -> list[Diagnostic]:
+        return unsupported(graph)  # no option changes what can be expressed
 
     def build_module(self, graph: Graph, seed: int = 0, deploy: bool = False, **kwargs: Any) -> torch.nn.Module:
         diags = unsupported(graph)
@@ -141,38 +135,24 @@ class TorchBackend:
         return list(_output_paths(graph, request.output, self._emits(graph, request)).values())
 
     def _emits(self, graph: Graph, request: CompileRequest) -> tuple[str, ...]:
-        emits = tuple(dict.fromkeys(request.emit)) or EMITS
-        bad = [e for e in emits if e not in EMITS]
-        if bad:
-            raise _error(graph, f"the {NAME} backend cannot emit {bad[0]!r}", f"--emit takes {', '.join(EMITS)}")
+        emits = tuple(dict.fromkeys(request.emit)) or self.default_emits
+        hook.check_emits(self, emits)
         return emits
 
     def compile(self, graph: Graph, request: CompileRequest) -> CompileResult:
-        opts = dict(request.options)
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise _error(graph, f"the {NAME} backend has no option {unknown[0]!r}", f"options: {', '.join(OPTIONS)}")
+        opts: TorchOptions = hook.parse_options(self, request.options)
         emits = self._emits(graph, request)
-        channels_last = _flag(graph, opts, "channels_last", wants_channels_last(graph))
-        dynamic = _flag(graph, opts, "dynamic_batch", True)
-        batch = opts.get("batch", 2)
-        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-            raise _error(graph, f"the {NAME} backend option batch must be a positive integer, got {batch!r}")
-        if dynamic and batch < 2:
-            raise _error(
-                graph,
-                "a .pt2 with a dynamic batch size needs an example batch of at least 2 (torch.export specialises 1)",
-                help="use -O batch=2 (the default), or -O dynamic_batch=false for a program fixed at batch 1",
-            )
+        channels_last = wants_channels_last(graph) if opts.channels_last is None else opts.channels_last
+        dynamic, batch = opts.dynamic_batch, opts.batch
         paths = _output_paths(graph, request.output, emits)
-        if "weights" in opts:
-            note_input(str(opts["weights"]))  # no artefact may replace the weights it was made from
+        if opts.weights is not None:
+            note_input(opts.weights)  # no artefact may replace the weights it was made from
         for path in paths.values():
             check_output(path)  # refuse before building anything
 
         module = build_module(graph, seed=request.seed, channels_last=channels_last)
-        if "weights" in opts:
-            _load_weights(graph, module, Path(str(opts["weights"])))
+        if opts.weights is not None:
+            _load_weights(graph, module, Path(opts.weights))
         if request.deploy:
             module = reparameterize(module)
         final_graph = module.meta[GRAPH_KEY]
@@ -226,8 +206,8 @@ def _export(module: torch.nn.Module, graph: Graph, dynamic: bool, batch: int) ->
         raise _error(
             graph,
             f"torch.export could not export net {graph.name}: {first}",
-            help="write the other artefacts with --emit python --emit state_dict, or try -O dynamic_batch=false",
-            code="B104",
+            "write the other artefacts with --emit python --emit state_dict, or try -O dynamic_batch=false",
+            "B104",
         ) from None
     return program
 

@@ -125,7 +125,7 @@ def read_torch_file(fh: IO[bytes]) -> dict[str, torch.Tensor]:
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a ``.safetensors`` file, or the ``state_dict`` in a ``torch.save`` file.
 
-    Any malformed file becomes a :class:`WeightsError` (a located B103 diagnostic upstream), never
+    Any malformed file becomes a :class:`WeightsError` (a located B008 diagnostic upstream), never
     an exception from deep inside torch's unpickler.
     """
     try:
