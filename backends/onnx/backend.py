@@ -11,7 +11,6 @@ to ``.onnx`` plus ``.onnx.data`` (ONNX external data: ``-O external_data=true``,
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,15 @@ from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from archdsl.fileio import check_output
 from archdsl.ir import Graph
+from archdsl.weights import safetensors_file
 
-from . import artefacts, safetensors
+from . import artefacts
 from .builder import Builder, value_info
 from .emitters import CHECKS, EMITTERS
 from .folding import lower
 from .metadata import annotate, location
 from .options import DEFAULT_OPSET, OnnxOptions, max_opset, parse_options
-from .weights import resolve_weights, tensor_specs
+from .weights import resolve_weights, weight_bytes
 
 EMITS = ("onnx", "safetensors")
 
@@ -97,12 +97,6 @@ def _check_request(graph: Graph, opts: OnnxOptions) -> None:
     diags = check_support(graph, opts.opset)
     if diags:
         raise DiagnosticError(diags)
-
-
-def weight_bytes(graph: Graph) -> int:
-    """The bytes of the graph's weights as float32 (an upper bound of the model's initializers, up
-    to a few small constants), known before any weight exists."""
-    return 4 * sum(math.prod(t.shape) for t in tensor_specs(graph))
 
 
 def _refuse_embedded(graph: Graph, what: str, fix: str) -> None:
@@ -265,7 +259,7 @@ class OnnxBackend:
             )
             del built
         if "safetensors" in emit:
-            safetensors.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
+            safetensors_file.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
             result.artefacts.append(st)
         return result
 
