@@ -1,9 +1,9 @@
 """The ONNX backend object (the hook of archdsl/backend.py) and the IR → ModelProto pipeline.
 
-``build_model`` runs: options → opset support check → weights → folding (:mod:`.folding`) →
-one emitter per node (:mod:`.emit`) → metadata → shape inference (checked against the IR's own
-shapes) → ``onnx.checker``, all on a skeleton model whose large initializers are external-data
-references (:mod:`.artefacts`), then puts the weights in. ``OnnxBackend.compile`` (and
+``build_model`` runs: options → opset support check → weights (:mod:`.weights`) → the shared IR
+passes (:mod:`.folding`) → one emitter per node (:mod:`.emitters`) → metadata → shape inference
+(checked against the IR's own shapes) → ``onnx.checker``, all on a skeleton model whose large
+initializers are external-data references (:mod:`.artefacts`), then puts the weights in. ``OnnxBackend.compile`` (and
 :func:`save_model`) instead stream the skeleton and the weight arrays to the ``.onnx`` file, or
 to ``.onnx`` plus ``.onnx.data`` (ONNX external data: ``-O external_data=true``, or more than
 1.8 GB of weights), atomically and deterministically.
@@ -124,7 +124,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
     """The skeleton model (:mod:`.artefacts`) and its weight arrays; shape inference and the checker
     run on the skeleton, so they cost no memory for the weights."""
     low = lower(graph, tensors, fold=opts.fold, merge=opts.merge_branches)
-    b = Builder(opts.opset, low.weights, low.types, opts.fold, low.split_groups)
+    b = Builder(opts.opset, low.weights, low.types, low.split_groups)
     env = {i.name: i.name for i in graph.inputs}
     for node in low.nodes:
         b.doc = location(node.span)
@@ -132,7 +132,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
     batch: int | str = "batch" if opts.dynamic_batch else opts.batch
     inputs = [value_info(i.name, i.type, batch) for i in graph.inputs]
     out_info = value_info(opts.output_name, graph.output_type, batch)
-    final = env[low.resolve(graph.output)]
+    final = env[low.output]
     if opts.output_name != final and (b.produces(opts.output_name) or opts.output_name in env):
         raise DiagnosticError(
             Diagnostic(
@@ -183,7 +183,7 @@ def _infer_shapes(model: onnx.ModelProto, low, graph: Graph, opts: OnnxOptions, 
     """Declare every IR tensor's shape (value_info, for Netron), then let ONNX shape inference fill
     in the helper tensors. Strict inference fails if the ONNX graph disagrees with an IR shape,
     which catches a wrong lowering here instead of at run time."""
-    final = low.resolve(graph.output)
+    final = low.output
     produced = {o for n in model.graph.node for o in n.output}
     declared = {v.name for v in model.graph.value_info}
     for node in low.nodes:

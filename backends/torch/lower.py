@@ -119,6 +119,8 @@ def visit_mhsa(node: Node, ins: list[TensorType]) -> Step:
     kw: dict[str, Any] = {"heads": node.args.heads}
     if not node.args.bias:
         kw["bias"] = False
+    if node.args.scale is not None:
+        kw["scale"] = float(node.args.scale)
     return Step("module", ModuleSpec(layers.Attention, (ins[0].c,), kw), (Ref(0),))
 
 
