@@ -122,7 +122,7 @@ def open_weights(path: str | Path, graph: Graph | None = None) -> Iterator[Weigh
         try:
             if suffix == ".safetensors":
                 tensors: dict[str, Stored | np.ndarray] = dict(
-                    stack.enter_context(safetensors_file.open_tensors(fh, budget.header_bytes))
+                    stack.enter_context(safetensors_file.open_tensors(fh, budget.header_bytes, p))
                 )
             elif suffix == ".npz":
                 z, members = npz.open_npz(fh, budget.members)

@@ -67,17 +67,20 @@ def _header_length(fh: IO[bytes], size: int, max_header: int) -> int:
     return n
 
 
-def _reopenable(fh: IO[bytes]) -> str:
+def _reopenable(fh: IO[bytes], path: str | Path | None) -> str:
     """A path that opens the very file ``fh`` is open on."""
-    path = f"/dev/fd/{fh.fileno()}"
-    if os.path.exists(path):
-        return path
-    return fh.name  # no /dev/fd (rare): the path open_input checked
+    fd_path = f"/dev/fd/{fh.fileno()}"
+    if os.path.exists(fd_path) or path is None:
+        return fd_path
+    return str(path)  # no /dev/fd (not a POSIX system): the path open_input checked
 
 
 @contextlib.contextmanager
-def open_tensors(fh: IO[bytes], max_header: int = MAX_HEADER_BYTES) -> Iterator[dict[str, Stored]]:
-    """The tensors of the safetensors file open as ``fh``, validated, their data not yet read.
+def open_tensors(
+    fh: IO[bytes], max_header: int = MAX_HEADER_BYTES, path: str | Path | None = None
+) -> Iterator[dict[str, Stored]]:
+    """The tensors of the safetensors file open as ``fh`` (opened from ``path``), validated, their
+    data not yet read.
 
     Raises :class:`WeightsError` for a malformed file. The tensors load while the context is open.
     """
@@ -86,7 +89,7 @@ def open_tensors(fh: IO[bytes], max_header: int = MAX_HEADER_BYTES) -> Iterator[
     from safetensors import SafetensorError, safe_open
 
     try:
-        handle = safe_open(_reopenable(fh), framework="np")
+        handle = safe_open(_reopenable(fh, path), framework="np")
     except SafetensorError as exc:
         raise _package_error(exc) from None
     except OSError as exc:
@@ -136,7 +139,7 @@ def _bf16_loader(fh: IO[bytes], header_len: int, name: str, shape: tuple[int, ..
 def load(path: str | Path) -> dict[str, np.ndarray]:
     """All tensors of a safetensors file as numpy arrays (bfloat16 widened to float32)."""
     try:
-        with open_input(path) as fh, open_tensors(fh) as tensors:
+        with open_input(path) as fh, open_tensors(fh, path=path) as tensors:
             return {name: t.load() for name, t in tensors.items()}
     except InputError as exc:
         raise WeightsError(exc.message) from None
