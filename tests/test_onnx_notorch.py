@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
-from archdsl_backends.onnx import safetensors
 
 import archdsl
+from archdsl.weights import safetensors_file as safetensors
 from tests import test_onnx_reference as ref
 from tests.conftest import ROOT
 

@@ -92,8 +92,9 @@ SPECS = {
     """,
     "tokens": """
         input image [8, 4, 6]
-        body = unfold(2) -> mhsa(2, bias = false) -> layernorm -> linear(12, bias = false) -> relu
-               -> linear(8) -> scale -> softmax -> fold(2, h = 4) -> conv(4) -> unfold(2) -> flatten -> linear(5)
+        body = unfold(2) -> mhsa(4, scale = 4.0) -> mhsa(2, bias = false) -> layernorm -> linear(12, bias = false)
+               -> relu -> linear(8) -> scale -> softmax -> fold(2, h = 4) -> conv(4) -> unfold(2) -> flatten
+               -> linear(5)
     """,
     "merges": """
         input image [8, 6, 6]
@@ -175,6 +176,45 @@ def test_folds_apply(tmp_path):
     assert ops(build_model(load(tmp_path, "dcac"), {"fold": False})).count("Resize") == 4
     no_merge = ops(build_model(load(tmp_path, "mobileone"), {"reparam": False}))
     assert "BatchNormalization" in no_merge and no_merge.count("Conv") > 4
+
+
+ATTENTION = """
+net t_attention {
+    input image [8, 4, 6]
+    body = unfold(2) -> mhsa(2, scale = SCALE) -> fold(2, h = 4)
+}
+"""
+
+
+def test_attention_scale_is_honoured(tmp_path):
+    """``mhsa(scale = ...)``: onnxruntime (folded into qkv, and as a Mul), the numpy reference and
+    the PyTorch backend agree, and differ from the default scale 1/sqrt(C/heads)."""
+    outs = {}
+    for scale in ("0.3", "none"):
+        path = tmp_path / "a.arch"
+        path.write_text(ATTENTION.replace("SCALE", scale))
+        graph = archdsl.load(path)
+        weights = ref.random_weights(graph, seed=1)
+        x = np.random.default_rng(0).standard_normal((2, 8, 4, 6)).astype(np.float32)
+        want = ref.run(graph, weights, x)
+        for fold in (True, False):
+            model = build_model(graph, {"fold": fold}, weights=weights)
+            muls = [n for n in model.graph.node if n.name.endswith("/q_scaled")]
+            assert len(muls) == (0 if fold else 1)
+            np.testing.assert_allclose(session(model).run(None, {"image": x})[0], want, atol=1e-5, rtol=1e-4)
+        try:
+            import torch
+            from archdsl_backends.torch import build_module
+        except ImportError:
+            torch = None
+        if torch is not None:
+            module = build_module(graph).eval()
+            module.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+            with torch.no_grad():
+                got = module(torch.from_numpy(x)).numpy()
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-4)
+        outs[scale] = want
+    assert np.abs(outs["0.3"] - outs["none"]).max() > 1e-3
 
 
 def test_names_follow_spec_paths(tmp_path):

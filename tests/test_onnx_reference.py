@@ -218,11 +218,20 @@ def run(graph, weights, x):
 
 def random_weights(graph, seed=0):
     """Seeded weights with non-trivial norm statistics (so folding is really exercised) that keep the
-    activations of every spec of the zoo O(1): running mean N(0, 0.1), running variance U(0.8, 1.2),
-    norm scales U(0.5, 1.5), norm shifts N(0, 0.05)."""
-    from archdsl_backends.onnx.weights import init_weights
+    activations of every spec of the zoo O(1): conv and linear weights U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    (PyTorch's default distribution: the fresh timm-like initialisation with fresh running statistics
+    grows MobileOne's eval-mode activations to 1e7), running mean N(0, 0.1), running variance
+    U(0.8, 1.2), norm scales U(0.5, 1.5), norm shifts and biases N(0, 0.05)."""
+    import zlib
+
+    from archdsl.weights import init_weights, tensor_specs
 
     w = init_weights(graph, seed)
+    for t in tensor_specs(graph):
+        if t.spec.init in ("conv", "linear"):
+            gen = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF, zlib.crc32(t.name.encode())])
+            bound = 1 / math.sqrt(math.prod(t.shape[1:]))
+            w[t.name] = gen.uniform(-bound, bound, t.shape).astype(np.float32)
     rng = np.random.default_rng(seed + 1000)
     for k in sorted(w):
         n = w[k].shape

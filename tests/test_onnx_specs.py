@@ -12,9 +12,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 from archdsl_backends.onnx import build_model, serialize
-from archdsl_backends.onnx.safetensors import load as load_safetensors
 
 import archdsl
+from archdsl.weights.safetensors_file import load as load_safetensors
 from tests import test_onnx_reference as ref
 from tests.conftest import ROOT, run_cli
 

@@ -42,7 +42,7 @@ net opsb {
     stem = conv(8, k = 3) -> bn -> silu
     vit = mobilevit(8, d = 16, depth = 2, heads = 2)
     tok = unfold(2) -> columns(2) { linear(8) -> scale(init = 2.0) } -> layernorm -> mhsa(4, bias = false)
-          -> softmax -> fold(2, h = 16)
+          -> mhsa(2, scale = 0.3) -> softmax -> fold(2, h = 16)
     head = gap -> flatten -> linear(5, bias = false)
 }
 """
@@ -126,7 +126,7 @@ def _mhsa(x, p, a):
         return t.reshape(b, pp, n, a.heads, hd).transpose(2, 3)  # [B, P, heads, N, hd]
 
     q, k, v = heads(q), heads(k), heads(v)
-    scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+    scores = q @ k.transpose(-1, -2) * (1 / math.sqrt(hd) if a.scale is None else a.scale)
     scores = scores - scores.amax(-1, keepdim=True)
     attn = scores.exp() / scores.exp().sum(-1, keepdim=True)
     out = (attn @ v).transpose(2, 3).reshape(b, pp, n, c)

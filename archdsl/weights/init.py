@@ -22,7 +22,10 @@ from archdsl.ir import Graph
 
 
 def init_array(name, policy, shape, seed=0, fan_out=0, value=0.0, dtype="float32"):
-    """The initial value of the tensor ``name`` (numpy array of ``shape`` and ``dtype``)."""
+    """The initial value of the tensor ``name`` (numpy array of ``shape`` and ``dtype``).
+
+    Normal draws are float32 straight into the result (no float64 copy of a large tensor).
+    """
     import math
     import zlib
 
@@ -31,8 +34,10 @@ def init_array(name, policy, shape, seed=0, fan_out=0, value=0.0, dtype="float32
     shape = tuple(shape)
     if policy in ("conv", "linear"):
         gen = np.random.default_rng([seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, zlib.crc32(name.encode())])
-        std = math.sqrt(2.0 / fan_out) if policy == "conv" else 0.01
-        return gen.normal(0.0, std, size=shape).astype(dtype)
+        out = np.empty(shape, dtype=np.float32)
+        gen.standard_normal(dtype=np.float32, out=out)
+        out *= np.float32(math.sqrt(2.0 / fan_out) if policy == "conv" else 0.01)
+        return out.astype(dtype, copy=False)
     if policy == "zeros":
         return np.zeros(shape, dtype=dtype)
     if policy == "ones":
@@ -40,6 +45,14 @@ def init_array(name, policy, shape, seed=0, fan_out=0, value=0.0, dtype="float32
     if policy == "const":
         return np.full(shape, value, dtype=dtype)
     raise ValueError(f"unknown initialisation policy {policy!r} for {name}")
+
+
+def init_table(graph: Graph) -> list[tuple[str, str, tuple[int, ...], int, float]]:
+    """``(name, policy, shape, fan_out, value)`` of every tensor of ``graph``: the arguments
+    :func:`init_array` takes besides the seed (the standalone ``.py`` carries this table)."""
+    from archdsl.weights.specs import tensor_specs
+
+    return [(t.name, t.spec.init, t.spec.shape, t.spec.fan_out, t.spec.value) for t in tensor_specs(graph)]
 
 
 def init_weights(graph: Graph, seed: int = 0) -> dict:

@@ -11,8 +11,8 @@ From Python::
     model = build_model(archdsl.load("specs/attendnext.arch"), {"opset": 18})
     open("attendnext.onnx", "wb").write(serialize(model))
 
-Modules: :mod:`.options` (``-O`` keys), :mod:`.weights` (contract names, files, seeded init),
-:mod:`.safetensors` (numpy reader/writer), :mod:`.folding` (BN folding, branch merging),
+Modules: :mod:`.options` (``-O`` keys), :mod:`.weights` (seeded init or a weights file, through
+:mod:`archdsl.weights`), :mod:`.folding` (the shared IR passes for the options, Split groups),
 :mod:`.emitters` (the ``emit_<op>`` table over ``emit_*.py``, one module per op family),
 :mod:`.builder` (nodes, initializers, naming),
 :mod:`.metadata` (model properties), :mod:`.backend` (the hook and the pipeline).

@@ -1,9 +1,9 @@
 """The ONNX backend object (the hook of archdsl/backend.py) and the IR → ModelProto pipeline.
 
-``build_model`` runs: options → opset support check → weights → folding (:mod:`.folding`) →
-one emitter per node (:mod:`.emit`) → metadata → shape inference (checked against the IR's own
-shapes) → ``onnx.checker``, all on a skeleton model whose large initializers are external-data
-references (:mod:`.artefacts`), then puts the weights in. ``OnnxBackend.compile`` (and
+``build_model`` runs: options → opset support check → weights (:mod:`.weights`) → the shared IR
+passes (:mod:`.folding`) → one emitter per node (:mod:`.emitters`) → metadata → shape inference
+(checked against the IR's own shapes) → ``onnx.checker``, all on a skeleton model whose large
+initializers are external-data references (:mod:`.artefacts`), then puts the weights in. ``OnnxBackend.compile`` (and
 :func:`save_model`) instead stream the skeleton and the weight arrays to the ``.onnx`` file, or
 to ``.onnx`` plus ``.onnx.data`` (ONNX external data: ``-O external_data=true``, or more than
 1.8 GB of weights), atomically and deterministically.
@@ -11,7 +11,6 @@ to ``.onnx`` plus ``.onnx.data`` (ONNX external data: ``-O external_data=true``,
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,15 @@ from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from archdsl.fileio import check_output
 from archdsl.ir import Graph
+from archdsl.weights import safetensors_file
 
-from . import artefacts, safetensors
+from . import artefacts
 from .builder import Builder, value_info
 from .emitters import CHECKS, EMITTERS
 from .folding import lower
 from .metadata import annotate, location
 from .options import DEFAULT_OPSET, EMITS, OnnxOptions, max_opset, parse_options
-from .weights import resolve_weights, tensor_specs
+from .weights import resolve_weights, weight_bytes
 
 
 def check_support(graph: Graph, opset: int = DEFAULT_OPSET) -> list[Diagnostic]:
@@ -98,12 +98,6 @@ def _check_request(graph: Graph, opts: OnnxOptions) -> None:
         raise DiagnosticError(diags)
 
 
-def weight_bytes(graph: Graph) -> int:
-    """The bytes of the graph's weights as float32 (an upper bound of the model's initializers, up
-    to a few small constants), known before any weight exists."""
-    return 4 * sum(math.prod(t.shape) for t in tensor_specs(graph))
-
-
 def _refuse_embedded(graph: Graph, what: str, fix: str) -> None:
     size = weight_bytes(graph)
     if size > artefacts.EMBEDDED_MAX:
@@ -129,7 +123,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
     """The skeleton model (:mod:`.artefacts`) and its weight arrays; shape inference and the checker
     run on the skeleton, so they cost no memory for the weights."""
     low = lower(graph, tensors, fold=opts.fold, merge=opts.merge_branches)
-    b = Builder(opts.opset, low.weights, low.types, opts.fold, low.split_groups)
+    b = Builder(opts.opset, low.weights, low.types, low.split_groups)
     env = {i.name: i.name for i in graph.inputs}
     for node in low.nodes:
         b.doc = location(node.span)
@@ -137,7 +131,7 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
     batch: int | str = "batch" if opts.dynamic_batch else opts.batch
     inputs = [value_info(i.name, i.type, batch) for i in graph.inputs]
     out_info = value_info(opts.output_name, graph.output_type, batch)
-    final = env[low.resolve(graph.output)]
+    final = env[low.output]
     if opts.output_name != final and (b.produces(opts.output_name) or opts.output_name in env):
         raise DiagnosticError(
             Diagnostic(
@@ -188,7 +182,7 @@ def _infer_shapes(model: onnx.ModelProto, low, graph: Graph, opts: OnnxOptions, 
     """Declare every IR tensor's shape (value_info, for Netron), then let ONNX shape inference fill
     in the helper tensors. Strict inference fails if the ONNX graph disagrees with an IR shape,
     which catches a wrong lowering here instead of at run time."""
-    final = low.resolve(graph.output)
+    final = low.output
     produced = {o for n in model.graph.node for o in n.output}
     declared = {v.name for v in model.graph.value_info}
     for node in low.nodes:
@@ -259,7 +253,7 @@ class OnnxBackend:
             )
             del built
         if "safetensors" in emit:
-            safetensors.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
+            safetensors_file.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
             result.artefacts.append(st)
         return result
 

@@ -25,14 +25,12 @@ class Builder:
         opset: int,
         weights: dict[str, np.ndarray],
         types: dict[str, TensorType],
-        fold: bool,
         split_groups: dict | None = None,
     ):
         self.opset = opset
         self.split_groups = split_groups or {}  # slice id → SplitGroup (see folding.py)
         self.weights = weights
         self.types = types
-        self.fold = fold
         self.nodes: list[onnx.NodeProto] = []
         self.arrays: dict[str, np.ndarray] = {}  # the initializers' data, in first-use order; no copies
         self.doc: str = ""

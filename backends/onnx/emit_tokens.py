@@ -36,16 +36,17 @@ def emit_fold(b: Builder, node: Node, xs: list[str]) -> str:
 def emit_mhsa(b: Builder, node: Node, xs: list[str]) -> str:
     """timm's ``Attention`` on each of the P token sets of ``[B, P, N, C]``.
 
-    ``qkv`` projection, split into ``heads`` heads of ``C/heads``, ``softmax(q kᵀ / sqrt(d)) v``,
-    heads merged, ``proj`` projection. With ``fold`` the ``1/sqrt(d)`` is folded into the q rows
-    of the qkv weight and bias (by :mod:`.folding`) instead of a Mul on q.
+    ``qkv`` projection, split into ``heads`` heads of ``d = C/heads``, ``softmax(q kᵀ · scale) v``,
+    heads merged, ``proj`` projection. ``scale`` is the op's (``None``: ``1/sqrt(d)``), applied as
+    a Mul on q; after the ``fold_attention_scale`` pass it is 1 (folded into the q rows of the
+    qkv weight and bias) and there is no Mul.
     """
     a = node.args
     pp, n, c = node.out.shape
     h = a.heads
     d = c // h
     i = node.id
-    scale = 1.0 / math.sqrt(d)
+    scale = a.scale if a.scale is not None else 1.0 / math.sqrt(d)
     qkv = linear(b, xs[0], f"{i}.qkv", f"{i}.qkv", "tokens", a.bias)
     heads = b.add("Reshape", [qkv, b.ints(f"{i}/heads_shape", [0, pp, n, 3 * h, d])], f"{i}/heads")
     q, k, v = b.add_multi(
@@ -54,7 +55,7 @@ def emit_mhsa(b: Builder, node: Node, xs: list[str]) -> str:
     q = b.add("Transpose", [q], f"{i}/q_t", perm=[0, 1, 3, 2, 4])  # [B, P, h, N, d]
     kt = b.add("Transpose", [k], f"{i}/k_t", perm=[0, 1, 3, 4, 2])  # [B, P, h, d, N]
     v = b.add("Transpose", [v], f"{i}/v_t", perm=[0, 1, 3, 2, 4])  # [B, P, h, N, d]
-    if not b.fold:
+    if scale != 1.0:
         q = b.add("Mul", [q, b.scalar(scale)], f"{i}/q_scaled")
     scores = b.add("MatMul", [q, kt], f"{i}/scores")
     attn = b.add("Softmax", [scores], f"{i}/attn", axis=-1)

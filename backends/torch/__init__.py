@@ -5,9 +5,10 @@ Published as the entry point ``torch = "archdsl_backends.torch:BACKEND"`` in the
 
 Modules: :mod:`.lower` (one step per IR node, the B001/B101 checks, in-place decisions),
 :mod:`.layers` (blur pool, LayerNorm2d, scale, attention, unfold/fold/shuffle, the fast 1×1 conv and
-in-place batch norm), :mod:`.build` (torch.fx GraphModule), :mod:`.init` (timm-like initialisation),
-:mod:`.deploy` (BN folding, MobileOne re-parameterisation), :mod:`.codegen` (standalone source),
-:mod:`.weights` (reading ``--weights`` files), :mod:`.backend` (the backend object and ``compile``).
+in-place batch norm), :mod:`.build` (torch.fx GraphModule), :mod:`.weights` (the shared timm-like
+initialisation and ``--weights`` files, through :mod:`archdsl.weights`), :mod:`.deploy` (the shared
+IR passes: BN folding, MobileOne re-parameterisation), :mod:`.codegen` and :mod:`.codegen_init`
+(standalone source), :mod:`.backend` (the backend object and ``compile``).
 See docs/backends.md.
 """
 

@@ -1,7 +1,8 @@
 """The ``torch`` backend object: what ``archdsl compile`` and ``archdsl.build`` call.
 
 ``build_module`` returns a ``torch.fx.GraphModule`` (see :mod:`build`), initialised like timm
-(:mod:`init`), optionally in deploy form (:mod:`deploy`). ``compile`` writes the artefacts:
+(:mod:`archdsl.weights`, through :mod:`.weights`), optionally in deploy form (:mod:`deploy`).
+``compile`` writes the artefacts:
 
 ==============  =====================================================================
 ``python``      ``<net>.py``: standalone PyTorch module (no archdsl import), :mod:`codegen`
@@ -22,7 +23,6 @@ lists them. With ``--deploy`` a ``weights`` file is loaded first, then transform
 from __future__ import annotations
 
 import copy
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from archdsl.diagnostics import Diagnostic, DiagnosticError, Span
 from archdsl.fileio import atomic_write, check_output, note_input
 from archdsl.ir import Graph
 
-from . import codegen, init, weights
+from . import codegen, weights
 from .build import GRAPH_KEY, materialize, wants_channels_last
 from .deploy import deploy_graph
 from .lower import NAME, unsupported
@@ -51,7 +51,7 @@ def build_module(
     if channels_last is None:
         channels_last = wants_channels_last(graph)
     module = materialize(graph, channels_last=channels_last)
-    init.init_weights(module, seed)
+    weights.initialise(module, graph, seed)
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
     if deploy:
@@ -79,38 +79,8 @@ def _error(graph: Graph, message: str, help: str | None, code: str) -> Diagnosti
 
 
 def _load_weights(graph: Graph, module: torch.nn.Module, path: Path) -> None:
-    """Load a weights file into ``module``: B008 when it cannot be read, B009 when it does not fit.
-
-    ``num_batches_tracked`` may be absent (safetensors files of the ONNX backend leave it out).
-    """
-    try:
-        state = weights.read_weights(path)
-    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
-        raise _error(
-            graph,
-            f"cannot read weights from {path}: {exc}",
-            help="--weights takes a .safetensors file or a state_dict saved with torch.save "
-            "(read with weights_only=True: no pickled code runs)",
-            code="B008",
-        ) from None
-    own = module.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in state if k not in own]
-    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-            if keys:
-                more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
-                parts.append(f"{label}: {', '.join(keys[:3])}{more}")
-        raise _error(
-            graph,
-            f"the weights in {path} do not fit net {graph.name} ({'; '.join(parts)})",
-            help="weights must come from the train-form module of the same spec and parameters "
-            "(archdsl compile --emit state_dict, without --deploy)",
-            code="B009",
-        )
-    module.load_state_dict(state, strict=False)
+    """Load a weights file into ``module``; problems are B008 and B009 diagnostics (:mod:`.weights`)."""
+    weights.load_into(graph, module, path)
 
 
 class TorchBackend:

@@ -3,8 +3,10 @@
 The file holds one ``nn.Module`` class whose ``__init__`` creates the submodules at the spec's paths
 (the same ``state_dict`` keys as the compiled module) and whose ``forward`` is straight-line code,
 one statement per op, made from the same lowered steps as the compiled module (:mod:`lower`).
-The layers and the initialisation it needs are copied from :mod:`layers` and :mod:`init` by
-source, so the file computes exactly what the compiled module computes.
+The layers it needs are copied from :mod:`layers` by source, and its initialisation is
+:func:`archdsl.weights.init_array` with a table of the spec's tensors (:mod:`.codegen_init`), so
+the file computes exactly what the compiled module computes and starts from the same weights. It
+imports torch and numpy (for the initialisation) only.
 
 Variables are named after the scope that produces them (``attn``, ``feat``, ``body``, ``stage1``)
 and rebound while a chain goes on, so the forward reads like hand-written code. Lines are kept
@@ -25,8 +27,7 @@ import torch.nn.functional as F
 from archdsl import __version__
 from archdsl.ir import Graph, Node
 
-from . import init as init_module
-from . import layers
+from . import codegen_init, layers
 from .build import class_name, wants_channels_last
 from .lower import ModuleSpec, Ref, Step, lower
 
@@ -161,7 +162,7 @@ def _preferred(node_id: str) -> str:
 
 
 # names the generated file defines or imports: a variable must not shadow them
-_TAKEN = frozenset({"self", "torch", "nn", "F", "math", "zlib", "init_weights"} | {h.__name__ for h in HELPERS})
+_TAKEN = frozenset({"self", "torch", "nn", "F", "math", *codegen_init.NAMES} | {h.__name__ for h in HELPERS})
 
 
 def _identifier(name: str) -> str:
@@ -381,7 +382,7 @@ def _docstring(graph: Graph, cls: str, deploy: bool) -> list[str]:
         *head,
         f"Source hash: {doc_text(graph.source_hash or 'n/a')}.",
         "",
-        "Usage::",
+        "Needs torch, and numpy for the initialisation. Usage::",
         "",
         f"    model = {cls}()  # initialised like archdsl.build(..., seed=0)",
         f'    model.load_state_dict(torch.load("{name}.pt"))',
@@ -404,12 +405,13 @@ def generate(graph: Graph, deploy: bool = False, channels_last: bool | None = No
     tree = _Tree([node.id for node, step in lowered if step.kind == "module"])
     cls = standalone_class(graph)
     out = _docstring(graph, cls, deploy)
+    helpers = _helper_sources(lowered)
+    imports = ["import math", ""] if any("math." in src for src in helpers) else []
     out += ["", "from __future__ import annotations", ""]
-    out += ["import math", "import zlib"]
-    out += ["", "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
-    for src in _helper_sources(lowered):
+    out += [*imports, "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
+    for src in helpers:
         out += ["", src, ""]
-    out += ["", inspect.getsource(init_module.init_weights).rstrip(), ""]
+    out += ["", *codegen_init.init_source(graph, literal, LINE), ""]
     out += ["", f"class {cls}(nn.Module):"]
     out += _init_lines(graph, lowered, tree, channels_last)
     out += [""]

@@ -166,11 +166,15 @@ class Scale(nn.Module):
 
 
 class Attention(nn.Module):
-    """timm's ``Attention`` applied to each of the P token sets of a [B, P, N, C] tensor."""
+    """timm's ``Attention`` applied to each of the P token sets of a [B, P, N, C] tensor.
 
-    def __init__(self, dim: int, heads: int = 1, bias: bool = True) -> None:
+    ``scale`` multiplies the attention scores (``None``: ``1/sqrt(C/heads)``, timm's).
+    """
+
+    def __init__(self, dim: int, heads: int = 1, bias: bool = True, scale: float | None = None) -> None:
         super().__init__()
         self.heads = heads
+        self.scale = scale
         self.qkv = nn.Linear(dim, dim * 3, bias=bias)
         self.proj = nn.Linear(dim, dim, bias=bias)
 
@@ -178,6 +182,6 @@ class Attention(nn.Module):
         b, p, n, c = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
         qkv = self.qkv(x).reshape(b * p, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        x = F.scaled_dot_product_attention(q, k, v)
+        x = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
         x = x.transpose(1, 2).reshape(b, p, n, c)
         return self.proj(x)

@@ -26,7 +26,7 @@ from torch import nn
 from archdsl.backend import unsupported_op
 from archdsl.diagnostics import Diagnostic, Severity
 from archdsl.ir import Graph, Node
-from archdsl.ops import TensorType
+from archdsl.ops import OPS, TensorType
 
 from . import layers
 
@@ -119,6 +119,8 @@ def visit_mhsa(node: Node, ins: list[TensorType]) -> Step:
     kw: dict[str, Any] = {"heads": node.args.heads}
     if not node.args.bias:
         kw["bias"] = False
+    if node.args.scale is not None:
+        kw["scale"] = float(node.args.scale)
     return Step("module", ModuleSpec(layers.Attention, (ins[0].c,), kw), (Ref(0),))
 
 
@@ -247,12 +249,9 @@ VISITORS: dict[str, Callable[[Node, list[TensorType]], Step]] = {
 # is not needed by the producer's own backward (convolutions, norms, linear layers, pools and merges
 # save their inputs, not their outputs; activations and softmax save their outputs). This saves an
 # allocation per activation, which on CPU at batch 1 is a large part of an activation's cost.
+# Which ops qualify is the ops' traits; how PyTorch does each in place is the table below.
 
-FRESH_OUTPUT = frozenset(
-    {"conv", "linear", "bn", "layernorm", "scale", "mhsa", "blurpool", "add", "mul", "concat", "upsample"}
-    | {"maxpool", "avgpool", "gap"}
-)
-INPLACE = {
+INPLACE_FORMS: dict[str, tuple[Callable | None, str | None]] = {
     "relu": (F.relu, None),
     "relu6": (F.relu6, None),
     "hardswish": (F.hardswish, None),
@@ -261,15 +260,29 @@ INPLACE = {
     "sigmoid": (None, "sigmoid_"),
     "tanh": (None, "tanh_"),
 }
+"""The in-place form of an activation in PyTorch: a function taking ``inplace=True``, or a method
+(an activation without one, such as ``gelu``, runs out of place)."""
+
+
+def may_overwrite_input(op: str) -> bool:
+    """An elementwise activation: each output element from the input element at its place only."""
+    t = OPS[op].traits
+    return t.activation and t.elementwise
+
+
+def fresh_output(op: str) -> bool:
+    """The op's output is a new tensor (not a view) that its own backward does not need."""
+    t = OPS[op].traits
+    return not (t.view or t.saves_output)
 
 
 def _inplace(node: Node, producers: dict[str, Node], uses: dict[str, int]) -> Step | None:
-    if node.op not in INPLACE:
+    if not may_overwrite_input(node.op) or node.op not in INPLACE_FORMS:
         return None
     src = producers.get(node.inputs[0])
-    if src is None or src.op not in FRESH_OUTPUT or uses.get(src.id, 0) != 1:
+    if src is None or not fresh_output(src.op) or uses.get(src.id, 0) != 1:
         return None
-    fn, method = INPLACE[node.op]
+    fn, method = INPLACE_FORMS[node.op]
     if method is not None:
         return Step("method", method, (Ref(0),))
     return Step("function", fn, (Ref(0),), {"inplace": True})
@@ -292,7 +305,7 @@ def _inplace_bn(node: Node, producers: dict[str, Node], uses: dict[str, int]) ->
 def lower(graph: Graph, inplace: bool = True) -> list[tuple[Node, Step]]:
     """Every node of the graph with its step, in the graph's (topological) order.
 
-    With ``inplace``, activations overwrite their input where that is safe (see :data:`INPLACE`),
+    With ``inplace``, activations overwrite their input where that is safe (see :func:`_inplace`),
     and so do batch norms at inference over large conv outputs (:data:`INPLACE_BN_NUMEL`).
     """
     types = {i.name: i.type for i in graph.inputs}
@@ -314,8 +327,6 @@ def lower(graph: Graph, inplace: bool = True) -> list[tuple[Node, Step]]:
 
 # ---- what this backend cannot express ----------------------------------------------------------
 
-MODULE_OPS = frozenset({"conv", "linear", "bn", "layernorm", "scale", "mhsa", "blurpool", "dropout"})
-
 # Names a submodule cannot take: attributes of every module, and of the fx GraphModule we build.
 _RESERVED = frozenset(dir(torch.fx.GraphModule)) | {"training", "meta"}
 
@@ -331,14 +342,15 @@ def _name_problem(segment: str) -> str | None:
 
 
 def unsupported(graph: Graph) -> list[Diagnostic]:
-    """B001 for ops without a visitor; B101 for paths that cannot name a PyTorch submodule."""
+    """B001 for ops without a visitor; B101 for paths that cannot name a PyTorch submodule (the
+    nodes whose step is a submodule call)."""
     diags: list[Diagnostic] = []
     holders: dict[str, Node] = {}
     for node in graph.nodes:
         if node.op not in VISITORS:
             diags.append(unsupported_op(NAME, node))
             continue
-        if node.op not in MODULE_OPS:
+        if VISITORS[node.op](node, [graph.type_of(i) for i in node.inputs]).kind != "module":
             continue
         holders[node.id] = node
         for seg in node.id.split("."):

@@ -317,7 +317,7 @@ def _directory(tmp: Path) -> None:
 )
 def _overwrite(tmp: Path) -> None:
     """``-e safetensors`` would write w.safetensors: the weights file being read."""
-    from archdsl_backends.onnx import safetensors
+    from archdsl.weights import safetensors_file as safetensors
 
     _spec(tmp)
     safetensors.save(good_tensors(), tmp / "w.safetensors")

@@ -1,7 +1,7 @@
 """A tensor of a weights file known by its header (shape, dtype) before its data is read.
 
 The readers of :mod:`.safetensors` and :mod:`.npz` return :class:`Stored` tensors, so that
-:func:`.weights.check_weights` can compare every shape with what the spec needs and refuse a file
+:func:`archdsl.weights.check_weights` can compare every shape with what the spec needs and refuse a file
 before a single data byte is inflated or allocated: a 4 GB array hidden in a 4 MB archive costs
 nothing when its shape is wrong.
 """

@@ -3,11 +3,11 @@
 ``numpy.load`` inflates a member as soon as it is indexed, so a 4 MB archive holding a deflated
 4 GB array of zeros costs 4 GB before anyone looks at its shape. Here each member's ``.npy`` header
 (shape, dtype, order) is parsed from the start of its compressed stream, which inflates a few
-hundred bytes, and the data is read only later, on request, once :func:`.weights.check_weights`
+hundred bytes, and the data is read only later, on request, once :func:`archdsl.weights.check_weights`
 has accepted the shape. Refused before any data is read:
 
 - an archive with more members than the spec could use (``max_members``), or a larger central
-  directory than they need, read from the zip's end record (:mod:`archdsl.zip_directory`) before
+  directory than they need, read from the zip's end record (:mod:`archdsl.weights.zip_directory`) before
   :mod:`zipfile` builds an entry per member;
 - a member that is not ``NAME.npy``, or a name given twice;
 - a ``.npy`` header that is malformed, of an unknown version, or of a dtype that is not plain
@@ -27,9 +27,8 @@ from typing import IO
 
 import numpy as np
 
-from archdsl.zip_directory import check_directory
-
-from .stored import Stored, read_into
+from archdsl.weights.stored import Stored, read_into
+from archdsl.weights.zip_directory import check_directory
 
 _KINDS = "biuf"  # bool, signed and unsigned integers, floating point
 

@@ -2,10 +2,9 @@
 
 :mod:`zipfile` reads the whole central directory and builds an object per member as soon as an
 archive is opened, so a weights file of a few hundred megabytes holding millions of empty members
-costs gigabytes before anyone can count them. Both weights readers that take zip archives (the
-ONNX backend's ``.npz`` reader and the PyTorch backend's ``torch.save`` reader) call
-:func:`directory_size` first and refuse an archive that declares more than its spec could use.
-Standard library only, so any layer may use it.
+costs gigabytes before anyone can count them. Both weights readers that take zip archives
+(:mod:`.npz` and :mod:`.torch_file`, the ``torch.save`` reader) call :func:`check_directory` first
+and refuse an archive that declares more than its spec could use. Standard library only.
 """
 
 from __future__ import annotations
