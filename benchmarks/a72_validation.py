@@ -33,11 +33,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from archdsl_backends.bench.a72 import A72
-from archdsl_backends.bench.costmodel import predict
-from archdsl_backends.bench.stats import pairwise_order, spearman
-
 import archdsl
+from archdsl.bench.a72 import A72
+from archdsl.bench.costmodel import predict
+from archdsl.bench.stats import pairwise_order, spearman
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -208,9 +207,9 @@ def part_fig3a() -> dict:
 
 
 def part_host(runs: int, clock: str) -> dict:
-    from archdsl_backends.bench.artefact import onnx_file
-    from archdsl_backends.bench.calibrate import calibrate, summary_lines
-    from archdsl_backends.bench.runner import measure
+    from archdsl.bench.artefact import onnx_file
+    from archdsl.bench.calibrate import calibrate, summary_lines
+    from archdsl.bench.runner import measure
 
     t0 = time.perf_counter()
     machine = calibrate(1)

@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from archdsl_backends.bench import calibrate, costmodel
-from archdsl_backends.bench.costmodel import Machine, predict
 
 import archdsl
+from archdsl.bench import calibrate, costmodel
+from archdsl.bench.costmodel import Machine, predict
 from tests.conftest import ROOT, run_cli
 
 BASELINES = sorted((ROOT / "specs" / "baselines").glob("*.arch"))
@@ -125,7 +125,7 @@ def test_cli_import_stays_light():
     code = (
         "import sys, archdsl.cli\n"
         "heavy = [m for m in ('onnx', 'onnxruntime', 'numpy', 'torch', 'matplotlib', 'rich', 'sqlite3',"
-        " 'archdsl_backends.bench') if m in sys.modules]\n"
+        " 'archdsl.bench') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)

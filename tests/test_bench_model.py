@@ -6,12 +6,12 @@ import math
 import textwrap
 
 import pytest
-from archdsl_backends.bench import costmodel, stats
-from archdsl_backends.bench.a72 import A72, a72_target, model_target
-from archdsl_backends.bench.costmodel import KindParams, Machine, cost_items, predict
-from archdsl_backends.bench.target import BenchSettings, TargetError, available, check_options, load
 
 import archdsl
+from archdsl.bench import costmodel, stats
+from archdsl.bench.a72 import A72, a72_target, model_target
+from archdsl.bench.costmodel import KindParams, Machine, cost_items, predict
+from archdsl.bench.target import BenchSettings, TargetError, available, check_options, load
 from tests.conftest import ROOT
 
 ZOO = [ROOT / "specs" / "attendnext.arch", *sorted((ROOT / "specs" / "baselines").glob("*.arch"))]

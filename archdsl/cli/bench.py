@@ -2,7 +2,7 @@
 
 ``archdsl bench SPEC...`` is short for ``archdsl bench run SPEC...``. The targets (host, ssh, a72,
 model, and any a third party registers under ``archdsl.targets``) live in
-``archdsl_backends.bench``; nothing of them, onnxruntime or rich is imported until a command runs.
+``archdsl.bench``; nothing of them, onnxruntime or rich is imported until a command runs.
 See docs/bench.md.
 """
 
@@ -35,7 +35,7 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_TOOL) -> typer.
 
 def target_failure(exc) -> typer.Exit:
     """A TargetError as an exit: 2 for a bad option (OptionError), 3 for a failure of the target."""
-    from archdsl_backends.bench.target import OptionError
+    from archdsl.bench.target import OptionError
 
     return fail(exc.message, exc.hint, EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
 
@@ -109,13 +109,13 @@ def _progress_bar(enabled: bool):
 
 
 def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int):
-    from archdsl_backends.bench.target import BenchSettings
+    from archdsl.bench.target import BenchSettings
 
     return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed)
 
 
 def _load_target(name: str, options: list[str] | None):
-    from archdsl_backends.bench.target import TargetError, load
+    from archdsl.bench.target import TargetError, load
 
     try:
         return load(name, parse_overrides(options))
@@ -237,10 +237,9 @@ def run(
         raise typer.BadParameter(f"unknown format '{fmt}' (table, json)", param_hint="--format")
     if not (math.isfinite(store_timeout) and 0 <= store_timeout <= MAX_STORE_TIMEOUT):
         raise typer.BadParameter(f"must be between 0 and {MAX_STORE_TIMEOUT:g} s", param_hint="--store-timeout")
-    from archdsl_backends.bench.session import Unsaved, find_baseline, run_bench, save_unsaved, set_relative
-    from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
-    from archdsl_backends.bench.target import TargetError
-
+    from archdsl.bench.session import Unsaved, find_baseline, run_bench, save_unsaved, set_relative
+    from archdsl.bench.store import DEFAULT_PATH, Store, StoreError
+    from archdsl.bench.target import TargetError
     from archdsl.fileio import check_output
 
     paths = list(specs)
@@ -375,7 +374,7 @@ def _write(path: Path, text: str) -> None:
 @bench_app.command(name="targets")
 def targets() -> None:
     """List the installed targets (entry-point group archdsl.targets)."""
-    from archdsl_backends.bench.target import available
+    from archdsl.bench.target import available
 
     for name, ep in sorted(available().items()):
         typer.echo(f"{name:8} {ep.value}")
@@ -428,7 +427,7 @@ def calibrate(
     loaded = [(p, load_or_exit(p, input_size=input_size).graph) for p in specs or []]
     _note_inputs(specs or [])
     _check_writable(output)  # before a 30 s calibration, not after it
-    from archdsl_backends.bench import calibrate as cal
+    from archdsl.bench import calibrate as cal
 
     show_bar = not quiet and sys.stderr.isatty()
     update, stop = _progress_bar(show_bar)

@@ -53,7 +53,7 @@ def _row(i: int, **extra) -> dict:
 
 
 def _store(tmp: Path, rows: int = 2) -> Path:
-    from archdsl_backends.bench.store import Store
+    from archdsl.bench.store import Store
 
     path = tmp / "results.sqlite"
     with Store(path) as st:
@@ -157,7 +157,7 @@ def report_onto_file(tmp: Path) -> None:
 
 
 def _a72_json() -> dict:
-    from archdsl_backends.bench.a72 import A72
+    from archdsl.bench.a72 import A72
 
     return json.loads(A72.to_json())
 

@@ -84,7 +84,7 @@ A72 = Machine(
     sources={
         "peak_flops_core, cores, cache_bytes, dram_bw": "shared/design.md section 4",
         "fit": "conv_dense and conv_1x1 efficiency: ncnn Raspberry Pi 4 timings of ResNet-18 and MobileNetV2",
-        "other": "assumptions, documented in archdsl_backends.bench.a72 and docs/bench.md",
+        "other": "assumptions, documented in archdsl.bench.a72 and docs/bench.md",
     },
 )
 
@@ -121,7 +121,7 @@ class ModelTarget:
             "device": self.machine.name,
             "estimate": True,
             "label": self.machine.label,
-            "model": "archdsl per-op roofline (archdsl_backends.bench.costmodel)",
+            "model": "archdsl per-op roofline (archdsl.bench.costmodel)",
         }
         if self.machine.calibration:
             env["calibration"] = {k: v for k, v in self.machine.calibration.items() if k != "samples"}

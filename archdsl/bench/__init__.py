@@ -1,5 +1,10 @@
 """Benchmark targets, the results store and the report: ``archdsl bench`` and ``archdsl report``.
 
+Benchmarking is not a backend: it *uses* backends (a spec is compiled to ONNX, or built as a
+PyTorch module, through the backend hook) and the latency analysis of :mod:`archdsl.analysis`.
+In the import layers it sits below ``archdsl.cli`` and above ``archdsl_backends``; the CLI
+imports it lazily, when ``archdsl bench`` or ``archdsl report`` runs.
+
 Targets plug in through the entry-point group ``archdsl.targets`` (the protocol is in
 :mod:`.target`; docs/bench.md has a worked third-party example). The built-ins:
 

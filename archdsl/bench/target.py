@@ -12,7 +12,7 @@ The entry point names a *factory*: a callable (normally the class) taking the di
 bad options. A target then:
 
 1. ``prepare(graph, settings, workdir)`` → :class:`Prepared`: builds whatever it runs (an
-   ``.onnx`` file with :func:`archdsl_backends.bench.artefact.onnx_file`, say) under ``workdir``;
+   ``.onnx`` file with :func:`archdsl.bench.artefact.onnx_file`, say) under ``workdir``;
 2. ``run(prepared, settings, progress)`` → :class:`Measurement`: raw timings of every timed
    run (seconds, one per run, batch ``settings.batch``) plus environment facts (device, OS,
    runtime versions ...) and whether the timings are an *estimate*; it calls ``progress(done,
