@@ -12,8 +12,9 @@ import sys
 import pytest
 
 import archdsl
-from archdsl.bench import calibrate, costmodel
-from archdsl.bench.costmodel import Machine, predict
+from archdsl.analysis.latency import predict
+from archdsl.analysis.machine import MACHINE_KINDS, Machine
+from archdsl.bench import calibrate
 from tests.conftest import ROOT, run_cli
 
 BASELINES = sorted((ROOT / "specs" / "baselines").glob("*.arch"))
@@ -180,7 +181,7 @@ def test_calibrate_then_model_target(tmp_path):
     out = json.loads(r.stdout)
     data = json.loads(calib.read_text())
     assert data == out["model"] and data["format"] == "archdsl-latency-model/1"
-    assert set(data["kinds"]) == set(costmodel.KINDS)
+    assert set(data["kinds"]) == set(MACHINE_KINDS)
     for kind in data["kinds"].values():
         assert 0 < kind["compute_eff"] < math.inf and 0 < kind["memory_eff"] < math.inf and kind["overhead_s"] >= 0
     for key in ("peak_flops_core", "dram_bw", "cache_bw_core"):

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 
 import archdsl
-from archdsl.bench import calibfile
-from archdsl.bench.a72 import A72, model_target
-from archdsl.bench.costmodel import Machine, predict
+from archdsl.analysis import machine_file as calibfile
+from archdsl.analysis.a72 import A72
+from archdsl.analysis.latency import predict
+from archdsl.analysis.machine import Machine
+from archdsl.bench.model import model_target
 from archdsl.bench.session import Unsaved, run_bench, save_unsaved
 from archdsl.bench.store import Store, StoreError
 from archdsl.bench.target import BenchSettings, OptionError, TargetError, load
@@ -170,6 +172,8 @@ BAD_CALIBRATIONS = {
     "deep_calibration": _calibration(calibration=json.loads("[" * 100 + "]" * 100)),
     "wrong_format": _calibration(format="archdsl-latency-model/9"),
     "deep_json": "[" * 100_000 + "]" * 100_000,
+    "fuses_unknown_op": _calibration(fused_acts=["relu", "reluu"]),
+    "fuses_non_activation": _calibration(fused_acts=["conv"]),
 }
 
 

@@ -1,4 +1,4 @@
-"""The target protocol (the benchmark hook) and the registry of targets.
+r"""The target protocol (the benchmark hook) and the registry of targets.
 
 A *target* is where a spec's latency comes from: this machine (``host``), a device reached over
 SSH (``ssh``), or an analytical model of a processor (``a72``, ``model``). Every target follows
@@ -18,6 +18,10 @@ bad options. A target then:
    runtime versions ...) and whether the timings are an *estimate*; it calls ``progress(done,
    total)`` now and then if it can;
 3. ``close()``: releases connections and temporary files (always called, also after errors).
+
+Optionally ``unsupported(graph)`` → a list of located :class:`~archdsl.diagnostics.Diagnostic`\ s
+for what the target cannot handle (the model targets: an op without a cost); ``archdsl bench``
+asks before anything runs, prints them and exits 1, as ``compile`` does for a backend.
 
 Errors: :class:`TargetError` for anything the user should fix (the CLI prints it with its
 ``= help:`` line and exits 3: device unreachable, runtime missing ...); its subclass
