@@ -33,11 +33,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from archdsl_backends.bench.a72 import A72
-from archdsl_backends.bench.costmodel import predict
-from archdsl_backends.bench.stats import pairwise_order, spearman
-
 import archdsl
+from archdsl.analysis.a72 import A72
+from archdsl.analysis.latency import predict
+from archdsl.bench.stats import pairwise_order, spearman
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -129,12 +128,10 @@ net efficientnet_b0(classes = 1000) {
 }
 
 
-def published_graphs(tmp: Path) -> dict[str, object]:
-    graphs = {}
-    for name, text in EXTRA_SPECS.items():
-        path = tmp / f"{name}.arch"
-        path.write_text(text.lstrip())
-        graphs[name] = archdsl.load(path)
+def published_graphs() -> dict[str, object]:
+    from archdsl.resolve import load_graph
+
+    graphs = {name: load_graph(f"{name}.arch", text=text.lstrip()) for name, text in EXTRA_SPECS.items()}
     for name in ("mobilenetv3_large_100", "resnet18"):
         graphs[name] = archdsl.load(ROOT / "specs" / "baselines" / f"{name}.arch")
     return graphs
@@ -162,8 +159,8 @@ def fit_a72(graphs) -> tuple[float, float]:
     return dense, pw
 
 
-def part_a72(tmp: Path) -> dict:
-    graphs = published_graphs(tmp)
+def part_a72() -> dict:
+    graphs = published_graphs()
     rows = []
     for name, ms in PUBLISHED_MS.items():
         g = graphs[name]
@@ -208,9 +205,9 @@ def part_fig3a() -> dict:
 
 
 def part_host(runs: int, clock: str) -> dict:
-    from archdsl_backends.bench.artefact import onnx_file
-    from archdsl_backends.bench.calibrate import calibrate, summary_lines
-    from archdsl_backends.bench.runner import measure
+    from archdsl.bench.artefact import onnx_file
+    from archdsl.bench.calibrate import calibrate, summary_lines
+    from archdsl.bench.runner import measure
 
     t0 = time.perf_counter()
     machine = calibrate(1)
@@ -328,15 +325,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=30, help="timed runs per spec on the host")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.fit:
-            dense, pw = fit_a72(published_graphs(Path(tmp)))
-            print(f"conv_dense compute_eff = {dense:.3f}\nconv_1x1 compute_eff = {pw:.3f}")
-            return 0
-        report: dict = {"machine": f"{platform.node()} ({platform.machine()}), Python {platform.python_version()}"}
-        if args.part in ("all", "a72"):
-            report["a72"] = part_a72(Path(tmp))
-            report["fig3a"] = part_fig3a()
+    if args.fit:
+        dense, pw = fit_a72(published_graphs())
+        print(f"conv_dense compute_eff = {dense:.3f}\nconv_1x1 compute_eff = {pw:.3f}")
+        return 0
+    report: dict = {"machine": f"{platform.node()} ({platform.machine()}), Python {platform.python_version()}"}
+    if args.part in ("all", "a72"):
+        report["a72"] = part_a72()
+        report["fig3a"] = part_fig3a()
     if args.part in ("all", "host"):
         report["host"] = part_host(args.runs, args.clock)
     RESULTS.mkdir(parents=True, exist_ok=True)

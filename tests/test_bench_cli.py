@@ -10,10 +10,11 @@ import subprocess
 import sys
 
 import pytest
-from archdsl_backends.bench import calibrate, costmodel
-from archdsl_backends.bench.costmodel import Machine, predict
 
 import archdsl
+from archdsl.analysis.latency import predict
+from archdsl.analysis.machine import MACHINE_KINDS, Machine
+from archdsl.bench import calibrate
 from tests.conftest import ROOT, run_cli
 
 BASELINES = sorted((ROOT / "specs" / "baselines").glob("*.arch"))
@@ -125,7 +126,7 @@ def test_cli_import_stays_light():
     code = (
         "import sys, archdsl.cli\n"
         "heavy = [m for m in ('onnx', 'onnxruntime', 'numpy', 'torch', 'matplotlib', 'rich', 'sqlite3',"
-        " 'archdsl_backends.bench') if m in sys.modules]\n"
+        " 'archdsl.bench') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
@@ -180,7 +181,7 @@ def test_calibrate_then_model_target(tmp_path):
     out = json.loads(r.stdout)
     data = json.loads(calib.read_text())
     assert data == out["model"] and data["format"] == "archdsl-latency-model/1"
-    assert set(data["kinds"]) == set(costmodel.KINDS)
+    assert set(data["kinds"]) == set(MACHINE_KINDS)
     for kind in data["kinds"].values():
         assert 0 < kind["compute_eff"] < math.inf and 0 < kind["memory_eff"] < math.inf and kind["overhead_s"] >= 0
     for key in ("peak_flops_core", "dram_bw", "cache_bw_core"):

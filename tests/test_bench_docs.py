@@ -7,10 +7,10 @@ import shutil
 import types
 
 import pytest
-from archdsl_backends.bench.session import run_bench
-from archdsl_backends.bench.target import BenchSettings, Target, TargetError
 
 import archdsl
+from archdsl.bench.session import run_bench
+from archdsl.bench.target import BenchSettings, Target, TargetError
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "bench.md"

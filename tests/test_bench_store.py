@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from archdsl_backends.bench.store import Store, StoreError
 
+from archdsl.bench.store import Store, StoreError
 from tests.conftest import ROOT
 
 SPECS = [ROOT / "specs" / "attendnext.arch", *sorted((ROOT / "specs" / "baselines").glob("*.arch"))]

@@ -6,8 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from archdsl_backends.bench.store import Store
 
+from archdsl.bench.store import Store
 from tests.conftest import ROOT, run_cli
 
 pytest.importorskip("matplotlib")

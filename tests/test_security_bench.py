@@ -17,14 +17,16 @@ import stat
 from pathlib import Path
 
 import pytest
-from archdsl_backends.bench import calibfile
-from archdsl_backends.bench.a72 import A72, model_target
-from archdsl_backends.bench.costmodel import Machine, predict
-from archdsl_backends.bench.session import Unsaved, run_bench, save_unsaved
-from archdsl_backends.bench.store import Store, StoreError
-from archdsl_backends.bench.target import BenchSettings, OptionError, TargetError, load
 
 import archdsl
+from archdsl.analysis import machine_file as calibfile
+from archdsl.analysis.a72 import A72
+from archdsl.analysis.latency import predict
+from archdsl.analysis.machine import Machine
+from archdsl.bench.model import model_target
+from archdsl.bench.session import Unsaved, run_bench, save_unsaved
+from archdsl.bench.store import Store, StoreError
+from archdsl.bench.target import BenchSettings, OptionError, TargetError, load
 from tests.conftest import ROOT, run_cli
 
 SPEC = ROOT / "specs" / "baselines" / "mobilenetv3_large_100.arch"
@@ -170,6 +172,8 @@ BAD_CALIBRATIONS = {
     "deep_calibration": _calibration(calibration=json.loads("[" * 100 + "]" * 100)),
     "wrong_format": _calibration(format="archdsl-latency-model/9"),
     "deep_json": "[" * 100_000 + "]" * 100_000,
+    "fuses_unknown_op": _calibration(fused_acts=["relu", "reluu"]),
+    "fuses_non_activation": _calibration(fused_acts=["conv"]),
 }
 
 
@@ -381,8 +385,9 @@ def test_report_output_that_cannot_be_written(tmp_path):
 def test_report_files_are_written_atomically(tmp_path, monkeypatch):
     """A failure while a figure is written leaves the previous figure whole and no temporary file."""
     pytest.importorskip("matplotlib")
-    from archdsl_backends.bench.report import draw, select
     from matplotlib.figure import Figure
+
+    from archdsl.bench.report import draw, select
 
     store = _sqlite_store(tmp_path)
     out = tmp_path / "report"
@@ -413,9 +418,9 @@ def test_calibrate_output_checked_before_the_work(tmp_path):
 
 def test_calibrate_writes_atomically(tmp_path, monkeypatch):
     """bench calibrate goes through atomic_write: a failed write leaves the old calibration intact."""
-    from archdsl_backends.bench import calibrate as cal
     from typer.testing import CliRunner
 
+    from archdsl.bench import calibrate as cal
     from archdsl.cli import app
 
     monkeypatch.setattr(cal, "calibrate", lambda threads, progress=None: A72)  # no micro-benchmarks
@@ -451,7 +456,7 @@ def test_unsaved_results_written_atomically(tmp_path, monkeypatch):
 
 def test_target_returning_garbage_timings(tmp_path):
     """A third-party target's NaN or negative timing is a TargetError, not a crash in the statistics."""
-    from archdsl_backends.bench.target import Measurement, Prepared
+    from archdsl.bench.target import Measurement, Prepared
 
     class Bad:
         name, summary, estimate, default_threads = "bad", "a broken target", False, 1

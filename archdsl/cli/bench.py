@@ -2,7 +2,8 @@
 
 ``archdsl bench SPEC...`` is short for ``archdsl bench run SPEC...``. The targets (host, ssh, a72,
 model, and any a third party registers under ``archdsl.targets``) live in
-``archdsl_backends.bench``; nothing of them, onnxruntime or rich is imported until a command runs.
+``archdsl.bench``, the latency model in ``archdsl.analysis.latency``; nothing of them, onnxruntime
+or rich is imported until a command runs.
 See docs/bench.md.
 """
 
@@ -17,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_TOOL, EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
+from archdsl.cli.common import EXIT_SPEC, EXIT_TOOL, EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
 
 INSTALL_HINT = "pip install 'archdsl[bench]'"
 MAX_RUNS = 100_000
@@ -35,7 +36,7 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_TOOL) -> typer.
 
 def target_failure(exc) -> typer.Exit:
     """A TargetError as an exit: 2 for a bad option (OptionError), 3 for a failure of the target."""
-    from archdsl_backends.bench.target import OptionError
+    from archdsl.bench.target import OptionError
 
     return fail(exc.message, exc.hint, EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
 
@@ -78,7 +79,8 @@ OpenSSH), a72 (analytical Cortex-A72 model: an ESTIMATE), model (the same model 
 Every run is stored in the results store (default .archdsl/results.sqlite; --store, --no-store);
 `archdsl report` draws the paper's figures from it.
 
-Exit codes: 0 done; 1 a spec has errors; 2 bad option (including -O values); 3 the target failed
+Exit codes: 0 done; 1 a spec has errors, or an op the target cannot handle (the a72/model targets:
+an op without a cost); 2 bad option (including -O values); 3 the target failed
 (device unreachable, onnxruntime missing, ...) or the results could not be stored (they are
 printed, and kept in a JSON file beside the store).
 """
@@ -109,13 +111,13 @@ def _progress_bar(enabled: bool):
 
 
 def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int):
-    from archdsl_backends.bench.target import BenchSettings
+    from archdsl.bench.target import BenchSettings
 
     return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed)
 
 
 def _load_target(name: str, options: list[str] | None):
-    from archdsl_backends.bench.target import TargetError, load
+    from archdsl.bench.target import TargetError, load
 
     try:
         return load(name, parse_overrides(options))
@@ -237,17 +239,17 @@ def run(
         raise typer.BadParameter(f"unknown format '{fmt}' (table, json)", param_hint="--format")
     if not (math.isfinite(store_timeout) and 0 <= store_timeout <= MAX_STORE_TIMEOUT):
         raise typer.BadParameter(f"must be between 0 and {MAX_STORE_TIMEOUT:g} s", param_hint="--store-timeout")
-    from archdsl_backends.bench.session import Unsaved, find_baseline, run_bench, save_unsaved, set_relative
-    from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
-    from archdsl_backends.bench.target import TargetError
-
+    from archdsl.bench.session import Unsaved, find_baseline, run_bench, save_unsaved, set_relative
+    from archdsl.bench.store import DEFAULT_PATH, Store, StoreError
+    from archdsl.bench.target import TargetError
     from archdsl.fileio import check_output
 
     paths = list(specs)
     base_file = baseline and baseline.endswith(".arch") and Path(baseline).is_file()
     if base_file and not any(p.resolve() == Path(baseline).resolve() for p in paths):
         paths.append(Path(baseline))
-    loaded = [(p, load_or_exit(p, None, param, input_size).graph) for p in paths]
+    specs_loaded = [(p, load_or_exit(p, None, param, input_size)) for p in paths]
+    loaded = [(p, spec.graph) for p, spec in specs_loaded]
     _note_inputs(paths)
     names = [g.name for _, g in loaded]
     if baseline and not any(baseline in (g.name, p.stem, str(p)) for p, g in loaded) and not Path(baseline).is_file():
@@ -257,6 +259,7 @@ def run(
         )
         raise typer.Exit(EXIT_USAGE)
     target = _load_target(target_name, option)
+    _exit_if_unsupported(getattr(target, "unsupported", None), specs_loaded, target.close)
     settings = _settings(warmup, runs, threads, batch, seed)
     store = None
     where = Path(store_path or DEFAULT_PATH)
@@ -305,6 +308,25 @@ def run(
         raise fail(unsaved.error.message, _kept_hint(kept, unsaved, where)) from None
     if not no_store:
         sys.stderr.write(f"stored {len(results)} result(s) in {where} (session {session})\n")
+
+
+def _exit_if_unsupported(check, specs_loaded, close=lambda: None) -> None:
+    """Print the located diagnostics of every spec ``check(graph)`` refuses and exit 1 (before any run).
+
+    ``check`` is a target's optional ``unsupported`` (the model targets: ops the latency model
+    cannot cost); None checks nothing.
+    """
+    if check is None:
+        return
+    from archdsl.cli.common import print_diagnostics
+
+    found = [(spec, diags) for _, spec in specs_loaded if (diags := check(spec.graph))]
+    if not found:
+        return
+    close()
+    for spec, diags in found:
+        print_diagnostics(diags, spec.sources)
+    raise typer.Exit(EXIT_SPEC)
 
 
 def _keep_unsaved(unsaved, where: Path, save) -> Path | None:
@@ -375,7 +397,7 @@ def _write(path: Path, text: str) -> None:
 @bench_app.command(name="targets")
 def targets() -> None:
     """List the installed targets (entry-point group archdsl.targets)."""
-    from archdsl_backends.bench.target import available
+    from archdsl.bench.target import available
 
     for name, ep in sorted(available().items()):
         typer.echo(f"{name:8} {ep.value}")
@@ -425,10 +447,15 @@ def calibrate(
 
     if threads > (os.cpu_count() or 1):
         raise typer.BadParameter(f"this machine has {os.cpu_count()} CPUs", param_hint="--threads")
-    loaded = [(p, load_or_exit(p, input_size=input_size).graph) for p in specs or []]
+    specs_loaded = [(p, load_or_exit(p, input_size=input_size)) for p in specs or []]
+    loaded = [(p, spec.graph) for p, spec in specs_loaded]
     _note_inputs(specs or [])
+    from archdsl.analysis.latency import unsupported
+
+    _exit_if_unsupported(unsupported, specs_loaded)  # an op the model cannot cost: before calibrating
     _check_writable(output)  # before a 30 s calibration, not after it
-    from archdsl_backends.bench import calibrate as cal
+    from archdsl.bench import calibrate as cal
+    from archdsl.bench import validate as val
 
     show_bar = not quiet and sys.stderr.isatty()
     update, stop = _progress_bar(show_bar)
@@ -445,7 +472,7 @@ def calibrate(
     if loaded:
         update, stop = _progress_bar(show_bar)
         try:
-            report = cal.validate(machine, loaded, threads, warmup, runs, clock, update)
+            report = val.validate(machine, loaded, threads, warmup, runs, clock, update)
         finally:
             stop()
     if fmt == "json":
@@ -456,4 +483,4 @@ def calibrate(
     typer.echo(f"wrote {output}")
     if report:
         typer.echo("")
-        typer.echo("\n".join(cal.validation_lines(report)))
+        typer.echo("\n".join(val.validation_lines(report)))

@@ -1,6 +1,6 @@
 """``archdsl report``: draw the AttendNeXt paper's figures from the results store (matplotlib).
 
-The figures and the data behind them are :mod:`archdsl_backends.bench.report`; matplotlib is
+The figures and the data behind them are :mod:`archdsl.bench.report`; matplotlib is
 imported only when the command runs. See docs/bench.md.
 """
 
@@ -47,8 +47,8 @@ def report(
     The figures follow the AttendNeXt paper: Figure 2 (accuracy), Figure 3a (throughput relative to a
     baseline), Figure 3b (model size), plus an accuracy-vs-latency scatter.
     """
-    from archdsl_backends.bench.report import FORMATS, ReportError, draw, select
-    from archdsl_backends.bench.store import DEFAULT_PATH, Store, StoreError
+    from archdsl.bench.report import FORMATS, ReportError, draw, select
+    from archdsl.bench.store import DEFAULT_PATH, Store, StoreError
 
     fmts = tuple(formats or FORMATS)
     bad = [f for f in fmts if f not in FORMATS]

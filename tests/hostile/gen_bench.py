@@ -53,7 +53,7 @@ def _row(i: int, **extra) -> dict:
 
 
 def _store(tmp: Path, rows: int = 2) -> Path:
-    from archdsl_backends.bench.store import Store
+    from archdsl.bench.store import Store
 
     path = tmp / "results.sqlite"
     with Store(path) as st:
@@ -157,7 +157,7 @@ def report_onto_file(tmp: Path) -> None:
 
 
 def _a72_json() -> dict:
-    from archdsl_backends.bench.a72 import A72
+    from archdsl.analysis.a72 import A72
 
     return json.loads(A72.to_json())
 
@@ -222,3 +222,27 @@ def calibration_escapes(tmp: Path) -> None:
 def calibration_symlink(tmp: Path) -> None:
     _spec(tmp)
     os.symlink("/dev/zero", tmp / "calib.json")
+
+
+@case("bch_calibration_fuses_an_unknown_op", argv=MODEL, expect="2")
+def calibration_fuses_unknown(tmp: Path) -> None:
+    _spec(tmp)
+    data = _a72_json()
+    data["fused_acts"] = ["relu", "reluu"]
+    (tmp / "calib.json").write_text(json.dumps(data))
+
+
+@case("bch_calibration_fuses_a_convolution", argv=MODEL, expect="2")
+def calibration_fuses_conv(tmp: Path) -> None:
+    _spec(tmp)
+    data = _a72_json()
+    data["fused_acts"] = ["conv"]  # only activations fuse into a convolution
+    (tmp / "calib.json").write_text(json.dumps(data))
+
+
+@case("bch_calibration_lacks_a_kind", argv=MODEL, expect="2")
+def calibration_lacks_kind(tmp: Path) -> None:
+    _spec(tmp)
+    data = _a72_json()
+    del data["kinds"]["layout"]  # a file from an archdsl with fewer kinds: refused, not costed as a copy
+    (tmp / "calib.json").write_text(json.dumps(data))

@@ -1,4 +1,4 @@
-"""The target protocol (the benchmark hook) and the registry of targets.
+r"""The target protocol (the benchmark hook) and the registry of targets.
 
 A *target* is where a spec's latency comes from: this machine (``host``), a device reached over
 SSH (``ssh``), or an analytical model of a processor (``a72``, ``model``). Every target follows
@@ -12,12 +12,16 @@ The entry point names a *factory*: a callable (normally the class) taking the di
 bad options. A target then:
 
 1. ``prepare(graph, settings, workdir)`` → :class:`Prepared`: builds whatever it runs (an
-   ``.onnx`` file with :func:`archdsl_backends.bench.artefact.onnx_file`, say) under ``workdir``;
+   ``.onnx`` file with :func:`archdsl.bench.artefact.onnx_file`, say) under ``workdir``;
 2. ``run(prepared, settings, progress)`` → :class:`Measurement`: raw timings of every timed
    run (seconds, one per run, batch ``settings.batch``) plus environment facts (device, OS,
    runtime versions ...) and whether the timings are an *estimate*; it calls ``progress(done,
    total)`` now and then if it can;
 3. ``close()``: releases connections and temporary files (always called, also after errors).
+
+Optionally ``unsupported(graph)`` → a list of located :class:`~archdsl.diagnostics.Diagnostic`\ s
+for what the target cannot handle (the model targets: an op without a cost); ``archdsl bench``
+asks before anything runs, prints them and exits 1, as ``compile`` does for a backend.
 
 Errors: :class:`TargetError` for anything the user should fix (the CLI prints it with its
 ``= help:`` line and exits 3: device unreachable, runtime missing ...); its subclass

@@ -8,33 +8,40 @@ on a machine we can reach, predicts what that machine measures. This module does
    DRAM (an elementwise add at ~1 MB and at ~100 MB per tensor), and the compute reference
    (the best FLOP rate any convolution micro-benchmark reaches; efficiencies are relative to it).
    Cache size: the last-level cache reported by the OS.
-2. **Per-kind efficiencies**: for every op kind of :data:`.costmodel.KINDS`, single ops at a few
-   sizes (:data:`MICRO`, a fixed grid spanning small mobile nets, *not* taken from the zoo),
-   timed with onnxruntime's profiler (kernel time of the op's own nodes: no session overhead,
-   no layout reorders; the fastest run over two rounds through all of them), and the
+2. **Per-kind efficiencies**: for every op kind of :data:`archdsl.analysis.machine.MACHINE_KINDS`,
+   single ops at a few sizes (:data:`MICRO`, a fixed grid spanning small mobile nets, *not* taken
+   from the zoo), timed with onnxruntime's profiler (kernel time of the op's own nodes: no session
+   overhead, no layout reorders; the fastest run over two rounds through all of them), and the
    (``compute_eff``, ``memory_eff``, ``overhead_s``) that minimises the mean absolute log error of
    the roofline over that kind's samples (a grid search: 70 × 50 × 8).
+3. **Fusion**: which activations onnxruntime fuses into the convolution before them, and
+   whether it fuses a residual add: every op with the activation trait (from the op registry, not
+   a list kept here) is probed as ``conv -> act``, the add as ``residual { conv }``; it is fused
+   when the session runs one kernel for the pair. The answer differs between onnxruntime builds
+   (x86-64 NCHWc, ARM), so it is measured, not assumed.
 
-Each micro-benchmark goes through the real pipeline: a one-op ``.arch`` net, the resolver, the
-ONNX backend, onnxruntime, so the op costs what it costs in a compiled spec. The result is a
-:class:`~.costmodel.Machine` written as JSON; ``--target model -O calibration=FILE`` uses it.
-A run takes 10-40 s. On a Raspberry Pi run the same command there (docs/bench.md).
+Each micro-benchmark goes through the real pipeline: a one-op net (built in memory with
+``load_graph(text=...)``), the resolver, the ONNX backend, onnxruntime, so the op costs what it
+costs in a compiled spec. The result is a :class:`~archdsl.analysis.machine.Machine` written as
+JSON; ``--target model -O calibration=FILE`` uses it. A run takes 10-40 s. On a Raspberry Pi run
+the same command there (docs/bench.md). The micro-benchmark machinery is :mod:`.microbench`; the
+validation on specs (``bench calibrate SPEC...``) is :mod:`.validate`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from .costmodel import KINDS, CostItem, KindParams, Machine, cost_items, item_time
+from archdsl.analysis.latency import CostItem, cost_items, item_time
+from archdsl.analysis.machine import MACHINE_KINDS, KindParams, Machine
+
+from .microbench import Bench, host_cache_bytes, probe_fusion
 
 # (kind, input [C, H, W], pipeline text applied to the input)
 MICRO: list[tuple[str, tuple[int, int, int], str]] = [
@@ -104,10 +111,6 @@ MICRO: list[tuple[str, tuple[int, int, int], str]] = [
 CACHE_PROBE = (64, 64, 64)
 DRAM_PROBE = (64, 640, 640)
 
-# What the onnxruntime CPU provider fuses into a convolution (conv_activation_fusion and the
-# NCHWc transformer on x86-64: Relu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh; Conv + Add).
-HOST_FUSED_ACTS = ("relu", "relu6", "sigmoid", "hardsigmoid", "hardswish", "tanh")
-
 COMPUTE_GRID = [0.001 * (2500 ** (i / 69)) for i in range(70)]  # 0.001 .. 2.5
 MEMORY_GRID = [0.01 * (400 ** (i / 49)) for i in range(50)]  # 0.01 .. 4
 ROUNDS = 2  # passes over all micro-benchmarks; a burst of load from other processes rarely hits both
@@ -124,119 +127,6 @@ class Sample:
     act_bytes: float
     weight_bytes: float
     runs: int
-
-
-def _net_text(name: str, shape: tuple[int, ...], pipeline: str) -> str:
-    c, h, w = shape
-    return f"import std\n\nnet {name} {{\n    input image [{c}, {h}, {w}]\n    y = {pipeline}\n}}\n"
-
-
-class Bench:
-    """Builds and times one-op graphs with onnxruntime (kernel times from the profiler)."""
-
-    def __init__(self, workdir: Path, threads: int, budget_s: float = 0.15, max_runs: int = 40):
-        import onnxruntime  # noqa: F401  (fail early with ImportError)
-
-        self.workdir = workdir
-        self.threads = threads
-        self.budget_s = budget_s
-        self.max_runs = max_runs
-        self._n = 0
-
-    def graph(self, shape: tuple[int, ...], pipeline: str):
-        from archdsl.resolve import load_graph
-
-        self._n += 1
-        path = self.workdir / f"micro{self._n}.arch"
-        path.write_text(_net_text(f"micro{self._n}", shape, pipeline))
-        return load_graph(path)
-
-    def session(self, graph, profile: bool):
-        import onnxruntime as ort
-        from archdsl_backends.onnx import build_model, serialize
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.log_severity_level = 3
-        if profile:
-            so.enable_profiling = True
-            so.profile_file_prefix = str(self.workdir / f"prof{self._n}")
-        model = serialize(build_model(graph, {"check": False, "shapes": False}))
-        return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-
-    def _runs(self, sess, feeds, warm: int = 3) -> tuple[list[float], int]:
-        for _ in range(warm):
-            sess.run(None, feeds)
-        times: list[float] = []
-        start = time.perf_counter()
-        while len(times) < self.max_runs and (len(times) < 5 or time.perf_counter() - start < self.budget_s):
-            t0 = time.perf_counter()
-            sess.run(None, feeds)
-            times.append(time.perf_counter() - t0)
-        return times, 3
-
-    def _feeds(self, sess):
-        import numpy as np
-
-        inp = sess.get_inputs()[0]
-        shape = [1, *[int(d) for d in inp.shape[1:]]]
-        return {inp.name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
-
-    def wall(self, graph) -> float:
-        sess = self.session(graph, profile=False)
-        times, _ = self._runs(sess, self._feeds(sess))
-        return min(times)
-
-    def start(self, graph):
-        """A profiled session for ``graph``, warmed up: time it with :meth:`more`, read it with :meth:`finish`."""
-        sess = self.session(graph, profile=True)
-        feeds = self._feeds(sess)
-        _, warm = self._runs(sess, feeds)
-        return {"sess": sess, "feeds": feeds, "graph": graph, "warm": warm}
-
-    def more(self, handle) -> None:
-        """Another round of runs (a later round sees other load from other processes)."""
-        self._runs(handle["sess"], handle["feeds"], warm=0)
-
-    def finish(self, handle) -> tuple[float, int]:
-        """Fastest per-run kernel time of the graph's last IR node (its ONNX nodes, fused or not)."""
-        graph, warm = handle["graph"], handle["warm"]
-        events = json.loads(Path(handle["sess"].end_profiling()).read_text())
-        target = graph.nodes[-1].id
-        others = [n.id for n in graph.nodes[:-1]]
-        per_run: dict[int, float] = {}
-        seen: dict[str, int] = {}
-        for e in events:
-            if e.get("cat") != "Node" or not e["name"].endswith("_kernel_time"):
-                continue
-            name = e["name"][: -len("_kernel_time")]
-            if e["args"].get("op_name", "").startswith("Reorder"):
-                continue
-            if any(name == o or name.startswith(o + "/") for o in others) and not (
-                name == target or name.startswith(target + "/") or name.startswith(target + ".")
-            ):
-                continue
-            k = seen.get(name, 0)
-            seen[name] = k + 1
-            per_run[k] = per_run.get(k, 0.0) + e["dur"] * 1e-6
-        runs = [v for k, v in sorted(per_run.items()) if k >= warm]
-        return (min(runs) if runs else 0.0), len(runs)
-
-    def kernel_time(self, graph) -> tuple[float, int]:
-        return self.finish(self.start(graph))
-
-
-def host_cache_bytes() -> int:
-    for name in ("SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE"):
-        try:
-            size = os.sysconf(name)
-        except (ValueError, OSError):
-            continue
-        if size and size > 0:
-            return int(size)
-    return 8 << 20
 
 
 def _fit_kind(samples: list[Sample], base: Machine, threads: int) -> tuple[KindParams, float]:
@@ -285,7 +175,7 @@ def calibrate(
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="archdsl-calib-") as tmp:
         bench = Bench(Path(tmp), threads, budget_s)
-        total = len(micro) + 3
+        total = len(micro) + 4
         step = 0
 
         def tick(what: str) -> None:
@@ -309,6 +199,9 @@ def calibrate(
         tick("cache bandwidth")
         dram_bw = bw(DRAM_PROBE)
         tick("DRAM bandwidth")
+
+        fused_acts, fuse_add = probe_fusion(bench)
+        tick("fusion")
 
         # 3. micro-benchmarks, in ROUNDS rounds over all of them: the fastest run of each counts
         handles = []
@@ -346,8 +239,8 @@ def calibrate(
         op_overhead_s=op_overhead,
         sync_overhead_s=0.0,
         kinds={},
-        fused_acts=HOST_FUSED_ACTS,
-        fuse_add=True,
+        fused_acts=fused_acts,
+        fuse_add=fuse_add,
         default_threads=threads,
     )
     kinds: dict[str, KindParams] = {}
@@ -356,8 +249,8 @@ def calibrate(
     for s in samples:
         by_kind.setdefault(s.kind, []).append(s)
     for kind, group in by_kind.items():
-        kinds[kind], fit_err[kind] = _fit_kind(group, base.with_kinds(copy=KindParams(1.0)), threads)
-    for kind in KINDS:
+        kinds[kind], fit_err[kind] = _fit_kind(group, base, threads)
+    for kind in MACHINE_KINDS:
         kinds.setdefault(kind, KindParams(1.0, 1.0))
     fitted = replace(base, kinds=kinds)
     from .runner import environment
@@ -371,7 +264,7 @@ def calibrate(
             "bandwidths": f"elementwise add of {list(CACHE_PROBE)} (cache) and {list(DRAM_PROBE)} (DRAM)",
             "op_overhead_s": "wall time of 41 chained tiny ReLUs minus one, per op",
             "cache_bytes": "last-level cache size from sysconf",
-            "fused_acts": "onnxruntime CPU provider fusions (conv_activation_fusion, NCHWc transformer)",
+            "fused_acts": "probed: conv -> activation and residual { conv } micro-nets run as one onnxruntime kernel",
         },
         calibration={
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -424,93 +317,4 @@ def summary_lines(machine: Machine) -> list[str]:
         if kind in err:
             e = f"{100 * (math.exp(err[kind]) - 1):8.0f}%"
             lines.append(f"{kind:14} {kp.compute_eff:11.3f} {kp.memory_eff:10.3f} {kp.overhead_s * 1e6:11.1f} {e:>9}")
-    return lines
-
-
-TOLERANCE = 0.25
-
-
-def validate(
-    machine: Machine,
-    specs: list[tuple[Path, Any]],
-    threads: int,
-    warmup: int = 3,
-    runs: int = 20,
-    clock: str = "wall",
-    progress=None,
-) -> dict[str, Any]:
-    """Measure ``specs`` with onnxruntime here and compare with the model's predictions.
-
-    The specs are measured in two interleaved rounds (A B C ... A B C ...), so a burst of load
-    from other processes hits all of them alike. ``clock='cpu'`` compares with the process CPU
-    time per inference (one thread: the wall time an idle machine would show).
-    """
-    from .artefact import onnx_file
-    from .costmodel import predict
-    from .runner import measure
-    from .stats import pairwise_order, percentile, spearman
-
-    key = "cpu_timings_s" if clock == "cpu" else "timings_s"
-    rounds = 2 if runs >= 4 else 1
-    per_round = math.ceil(runs / rounds)
-    with tempfile.TemporaryDirectory(prefix="archdsl-validate-") as tmp:
-        files = [onnx_file(g, Path(tmp)) for _, g in specs]
-        times: list[list[float]] = [[] for _ in specs]
-        total = rounds * len(specs)
-        for r in range(rounds):
-            for i, path in enumerate(files):
-                if progress:
-                    progress(0, 1, r * len(specs) + i, total, f"validating: {specs[i][1].name}")
-                res = measure(str(path), warmup if r == 0 else 1, per_round, threads)
-                times[i] += res[key]
-    rows = []
-    for (path, graph), ts in zip(specs, times, strict=True):
-        pred = predict(graph, machine, threads).seconds
-        med = statistics.median(ts)
-        rows.append(
-            {
-                "net": graph.name,
-                "spec": str(path),
-                "predicted_ms": round(pred * 1e3, 3),
-                "measured_ms": round(med * 1e3, 3),
-                "measured_p10_ms": round(percentile(ts, 10) * 1e3, 3),
-                "error": round(pred / med - 1, 4),
-            }
-        )
-    pred = [r["predicted_ms"] for r in rows]
-    meas = [r["measured_ms"] for r in rows]
-    same, pairs = pairwise_order(pred, meas)
-    return {
-        "clock": clock,
-        "threads": threads,
-        "runs": rounds * per_round,
-        "tolerance": TOLERANCE,
-        "rows": rows,
-        "spearman": round(spearman(pred, meas), 4) if len(rows) > 1 else None,
-        "pairs_ordered": [same, pairs],
-        "max_abs_error": round(max(abs(r["error"]) for r in rows), 4) if rows else None,
-        "within_tolerance": all(abs(r["error"]) <= TOLERANCE for r in rows),
-    }
-
-
-def validation_lines(report: dict[str, Any]) -> list[str]:
-    rows = report["rows"]
-    w = max([4, *(len(r["net"]) for r in rows)])
-    clock = "process CPU time" if report["clock"] == "cpu" else "wall time"
-    lines = [
-        f"validation: predicted vs measured median ({clock}, onnxruntime, {report['threads']} thread(s), "
-        f"{report['runs']} runs)",
-        f"{'spec':{w}}  {'predicted ms':>12}  {'measured ms':>11}  {'error':>7}",
-    ]
-    for r in rows:
-        flag = "" if abs(r["error"]) <= report["tolerance"] else "  (outside +-25%)"
-        lines.append(
-            f"{r['net']:{w}}  {r['predicted_ms']:12.2f}  {r['measured_ms']:11.2f}  {100 * r['error']:+6.1f}%{flag}"
-        )
-    if report["spearman"] is not None:
-        same, pairs = report["pairs_ordered"]
-        lines.append(
-            f"rank correlation (Spearman) {report['spearman']:.3f}; pairs in the right order {same}/{pairs}; "
-            f"max |error| {100 * report['max_abs_error']:.1f}%"
-        )
     return lines

@@ -5,8 +5,9 @@
 a huge file, a hand-edited file with a string where a number belongs, ``NaN``, a zero that would
 divide, a nesting bomb. :func:`load_machine` reads it with :func:`archdsl.fileio.read_input`
 (regular files only, at most :data:`MAX_BYTES`), and :func:`parse_machine` checks every field's
-type and range before a :class:`~.costmodel.Machine` is built, so that a prediction made from it
-is finite and positive. Every problem is a :class:`CalibrationError` naming the field.
+type and range before a :class:`~.machine.Machine` is built, so that a prediction made from it
+is finite and positive; ``fused_acts`` may name activation ops of the registry only. Every
+problem is a :class:`CalibrationError` naming the field.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import json
 import math
 from typing import Any
 
-from .costmodel import KINDS, KindParams, Machine
+from archdsl.analysis.machine import FORMAT, MACHINE_KINDS, KindParams, Machine
+from archdsl.ops import OPS
 
-FORMAT = "archdsl-latency-model/1"
 MAX_BYTES = 4 << 20
 """A calibration file is ~20 KB; anything above 4 MiB is refused unread."""
 MAX_DEPTH = 16
@@ -118,7 +119,7 @@ def parse_machine(text: str) -> Machine:
     acts = data.get("fused_acts", [])
     if not isinstance(acts, list) or len(acts) > 64:
         raise CalibrationError("'fused_acts' must be a list of at most 64 op names")
-    fields["fused_acts"] = tuple(_text("fused_acts[]", a, 40) for a in acts)
+    fields["fused_acts"] = tuple(_activation(_text("fused_acts[]", a, 40)) for a in acts)
     fuse_add = data.get("fuse_add", False)
     if not isinstance(fuse_add, bool):
         raise CalibrationError(f"'fuse_add' must be true or false, not {_kind(fuse_add)}")
@@ -134,6 +135,22 @@ def parse_machine(text: str) -> Machine:
         raise CalibrationError(f"'calibration' is nested more than {MAX_DEPTH} levels deep")
     fields["calibration"] = calibration
     return Machine(**fields)
+
+
+def _activation(name: str) -> str:
+    """``name`` if it is an activation op of the registry (what a runtime can fuse into a convolution)."""
+    spec = OPS.get(name)
+    if spec is None:
+        from archdsl.diagnostics import did_you_mean
+
+        acts = {n for n, s in OPS.items() if s.traits.activation}
+        hint = did_you_mean(name, acts)
+        raise CalibrationError(
+            f"'fused_acts' names the unknown op '{_text_short(name)}'" + (f" ({hint})" if hint else "")
+        )
+    if not spec.traits.activation:
+        raise CalibrationError(f"'fused_acts' names '{name}', which is not an activation")
+    return name
 
 
 def _depth(value: Any) -> int:
@@ -156,14 +173,14 @@ def _text_short(text: str) -> str:
 def _kinds(value: Any) -> dict[str, KindParams]:
     if not isinstance(value, dict):
         raise CalibrationError(f"'kinds' must be an object, not {_kind(value)}")
-    unknown = sorted(set(value) - set(KINDS))
+    unknown = sorted(set(value) - set(MACHINE_KINDS))
     if unknown:
         raise CalibrationError(f"'kinds' has the unknown op kind '{_text_short(unknown[0])}'")
-    missing = [k for k in KINDS if k not in value]
+    missing = [k for k in MACHINE_KINDS if k not in value]
     if missing:
         raise CalibrationError(f"'kinds' lacks the op kind '{missing[0]}' (recalibrate with this archdsl)")
     out = {}
-    for kind in KINDS:
+    for kind in MACHINE_KINDS:
         params = value[kind]
         if not isinstance(params, dict):
             raise CalibrationError(f"'kinds.{kind}' must be an object, not {_kind(params)}")
