@@ -264,6 +264,7 @@ CASES = {
         "block b {\n    conv(3) -> (se(0.25) if r > 0) -> (act if pw)\n}\n",
     ),
     "input shapes": ("net x { input image [ 3,224 , 224 ] }", "net x {\n    input image [3, 224, 224]\n}\n"),
+    "a keyword the lexer split off a name gets its space": ("importd\nnetx{}", "import d\n\nnet x {}\n"),
     "empty": ("", ""),
     "only whitespace": ("\n\n   \n", ""),
     "a BOM and CRLF line ends become plain UTF-8 with \\n": ("\ufeffnet x {}\r\n", "net x {}\n"),
@@ -389,3 +390,9 @@ def test_the_formatted_std_library_builds_the_same_ir_for_every_spec(monkeypatch
             outs[_id(path)] = _canonical(graph, label, where)
         results.append(outs)
     assert results[0] == results[1]
+
+
+def test_the_example_of_docs_fmt_md_is_what_fmt_prints():
+    doc = (ROOT / "docs" / "fmt.md").read_text()
+    before, after = re.findall(r"```arch\n(.*?)```", doc, flags=re.S)[:2]
+    assert fmt(before) == after

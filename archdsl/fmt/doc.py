@@ -2,19 +2,26 @@
 
 A small Wadler/Prettier-style document algebra. The layout rules (``archdsl/fmt/layout.py``) turn
 the concrete syntax into a document; the printer (``archdsl/fmt/printer.py``) picks the line breaks
-at the line width. Every document knows, from the moment it is built, three facts the printer asks
+at the line width. Every document knows, from the moment it is built, the facts the printer asks
 again and again (so no measuring walks the tree twice, and no deep spec recurses here):
 
 - ``hb``: it holds a break that must happen (a hard line, a comment);
 - ``fw``: its width printed on one line (meaningful when ``hb`` is false);
-- ``fl``: the width of its first line, up to the first break that must happen.
+- ``bl``: the width of its first line when every place a line may break does (how short the first
+  line can be); ``bs``: it holds such a place;
+- ``hw``: the width of its head, everything up to the first brace of a :class:`Body` (all of it
+  when it has none); ``hh``: it has such a body.
+
+None of these but ``hb`` changes when the line breaks the printer added to pipelines become the
+author's on the next run, which is what keeps formatting idempotent.
 
 The pieces:
 
 - :class:`Text`: literal text; :data:`SP`: a space that never breaks (after a comment it becomes the
   line break the comment needs); :data:`LINE`: a space where the line may break; :data:`HARD`: a
   line break;
-- :class:`Group`: on one line if it fits, else its ``LINE``\\ s break;
+- :class:`Group`: on one line if it fits, else its ``LINE``\\ s break; :class:`Body` marks a
+  ``{ ... }`` body;
 - :class:`Indent` (four more columns), :class:`Align` (indent to the column where it starts:
   continuation lines under the first element, arguments under the first argument) and
   :class:`Hang` (indent to where its line starts: bodies and one-item-a-line lists);
@@ -29,11 +36,18 @@ from collections.abc import Iterable
 
 
 class Doc:
-    __slots__ = ("fl", "fw", "hb")
+    __slots__ = ("bl", "bs", "fw", "hb", "hh", "hw")
 
     hb: bool
     fw: int
-    fl: int
+    bl: int
+    bs: bool
+    hw: int
+    hh: bool
+
+    def _set(self, hb: bool, fw: int, bl: int, bs: bool, hw: int | None = None, hh: bool = False) -> None:
+        self.hb, self.fw, self.bl, self.bs = hb, fw, bl, bs
+        self.hw, self.hh = (fw if hw is None else hw), hh
 
 
 class Text(Doc):
@@ -45,28 +59,28 @@ class Text(Doc):
     def __init__(self, s: str, lead: bool = False):
         self.s = s
         self.lead = lead
-        self.hb = False
-        self.fw = self.fl = len(s)
+        self._set(False, len(s), len(s), False)
 
 
 class _Space(Doc):
     __slots__ = ()
 
     def __init__(self):
-        self.hb = False
-        self.fw = self.fl = 1
+        self._set(False, 1, 1, False)
 
 
 class _Line(_Space):
     __slots__ = ()
+
+    def __init__(self):
+        self._set(False, 1, 0, True)
 
 
 class _Hard(Doc):
     __slots__ = ()
 
     def __init__(self):
-        self.hb = True
-        self.fw = self.fl = 0
+        self._set(True, 0, 0, True)
 
 
 SP = _Space()
@@ -74,17 +88,20 @@ LINE = _Line()
 HARD = _Hard()
 
 
-def _widths(parts: list[Doc], sep: int = 0) -> tuple[bool, int, int]:
-    """``hb``, ``fw`` and ``fl`` of ``parts`` printed one after the other, ``sep`` columns apart."""
-    fw = fl = 0
-    hb = False
+def _sequence(parts: list[Doc], sep: int) -> tuple[bool, int, int, bool, int, bool]:
+    """The measures of ``parts`` one after the other, ``sep`` columns apart."""
+    hb, fw, bl, bs, hw, hh = False, 0, 0, False, 0, False
     for i, p in enumerate(parts):
         gap = sep if i else 0
-        if not hb and p.hb:
-            fl = fw + gap + p.fl
-            hb = True
+        hb = hb or p.hb
         fw += gap + p.fw
-    return hb, fw, (fl if hb else fw)
+        if not bs:
+            bl += gap + p.bl
+            bs = p.bs
+        if not hh:
+            hw += gap + p.hw
+            hh = p.hh
+    return hb, fw, bl, bs, hw, hh
 
 
 class Concat(Doc):
@@ -92,7 +109,7 @@ class Concat(Doc):
 
     def __init__(self, parts: Iterable[Doc]):
         self.parts = [p for p in parts if p is not None]
-        self.hb, self.fw, self.fl = _widths(self.parts)
+        self._set(*_sequence(self.parts, 0))
 
 
 class _Wrap(Doc):
@@ -100,13 +117,24 @@ class _Wrap(Doc):
 
     def __init__(self, doc: Doc):
         self.doc = doc
-        self.hb, self.fw, self.fl = doc.hb, doc.fw, doc.fl
+        self._set(doc.hb, doc.fw, doc.bl, doc.bs, doc.hw, doc.hh)
 
 
 class Group(_Wrap):
     """Flat when it fits on the line and holds no forced break; otherwise its LINEs break."""
 
     __slots__ = ()
+
+
+class Body(_Wrap):
+    """A ``{ ... }`` body (``doc`` starts with the brace). What comes before it is a stage's head:
+    a pipeline goes on after the head of a stage that breaks only inside its body."""
+
+    __slots__ = ()
+
+    def __init__(self, doc: Doc):
+        super().__init__(doc)
+        self.hw, self.hh = 1, True
 
 
 class Indent(_Wrap):
@@ -129,6 +157,15 @@ class Hang(_Wrap):
     __slots__ = ()
 
 
+def _items(items: list[Doc], hard: list[bool] | None = None) -> tuple[bool, int, int, bool, int, bool]:
+    """Measures of fill or pipeline items, one space apart: the shortest first line is the first
+    item's alone."""
+    hb, fw, _, _, hw, hh = _sequence(items, 1)
+    if not items:
+        return hb, fw, 0, False, hw, hh
+    return hb or any((hard or [False])[1:]), fw, items[0].bl, len(items) > 1 or items[0].bs, hw, hh
+
+
 class Fill(Doc):
     """Items one space apart; an item that does not fit on the line starts the next one."""
 
@@ -136,7 +173,7 @@ class Fill(Doc):
 
     def __init__(self, items: list[Doc]):
         self.items = items
-        self.hb, self.fw, self.fl = _widths(items, 1)
+        self._set(*_items(items))
 
 
 class Pipe(Doc):
@@ -148,11 +185,7 @@ class Pipe(Doc):
     def __init__(self, items: list[Doc], hard: list[bool]):
         self.items = items
         self.hard = hard
-        self.hb, self.fw, self.fl = _widths(items, 1)
-        if any(hard[1:]) and not self.hb:
-            first = hard.index(True, 1)
-            self.hb = True
-            self.fl = sum(it.fw for it in items[:first]) + first - 1
+        self._set(*_items(items, hard))
 
 
 class Comment(Doc):
@@ -165,9 +198,4 @@ class Comment(Doc):
         self.text = text
         self.own_line = own_line
         self.group = group
-        self.hb = True
-        self.fw = self.fl = 0
-
-
-def concat(*parts: Doc | None) -> Concat:
-    return Concat(parts)
+        self._set(True, 0, 0, True)

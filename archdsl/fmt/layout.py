@@ -24,7 +24,7 @@ of its own before the token it preceded (in a body: with the blank lines around 
 from __future__ import annotations
 
 from archdsl.fmt.cst import Cst, Node
-from archdsl.fmt.doc import HARD, LINE, SP, Align, Comment, Concat, Doc, Fill, Group, Hang, Indent, Pipe, Text
+from archdsl.fmt.doc import HARD, LINE, SP, Align, Body, Comment, Concat, Doc, Fill, Group, Hang, Indent, Pipe, Text
 
 ALWAYS_BLOCK = {"block_def", "net_body"}  # the bodies of definitions: never on one line
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -171,17 +171,17 @@ class Layout:
         inner = children[1:-1]
         if any(isinstance(c, int) for c in inner):  # tokens between the braces: no items to line up
             content = self.seq(inner, _ITEM)
-            return Group(Concat([self.tok(open_), Indent(Concat([LINE, content])), LINE, self.tok(close)]))
+            return Body(Group(Concat([self.tok(open_), Indent(Concat([LINE, content])), LINE, self.tok(close)])))
         leading = self.cst.leading
         if n.kind not in ALWAYS_BLOCK and len(inner) == 1 and inner[0].first not in leading and close not in leading:
             outer, self.group = self.group, self.new_group()
             item = self.node(inner[0])
             self.group = outer
-            return Group(Concat([self.tok(open_), Indent(Concat([LINE, item])), LINE, self.tok(close)]))
+            return Body(Group(Concat([self.tok(open_), Indent(Concat([LINE, item])), LINE, self.tok(close)])))
         body = self.lines(inner, close)
         if not body:
             return Concat([self.tok(open_), self.tok(close)])
-        return Concat([self.tok(open_), Indent(Concat(body)), HARD, self.tok(close)])
+        return Body(Concat([self.tok(open_), Indent(Concat(body)), HARD, self.tok(close)]))
 
     def lines(self, items: list[Node], end: int, top: bool = False) -> list[Doc]:
         """Items one a line, each after the comments that preceded it, blank lines kept (one at
@@ -242,8 +242,27 @@ class Layout:
 
     def rule_stage(self, n: Node) -> Doc:
         """A stage's bodies and one-item-a-line lists hang from the start of the line it starts on
-        (its own start on a continuation line, the statement's otherwise)."""
-        return Hang(self.seq(n.children, n))
+        (its own start on a continuation line, the statement's otherwise). A repeat (``* 3``,
+        ``first(...)``) that does not fit after the element goes on a line of its own under it."""
+        star = next((i for i, c in enumerate(n.children) if isinstance(c, int) and self.text(c) == "*"), None)
+        if star is None or star == 0:
+            return Hang(self.seq(n.children, n))
+        rest = n.children[star:]
+        first = next((i for i, c in enumerate(rest) if isinstance(c, Node) and c.kind == "first"), len(rest))
+        items = [Hang(self.seq(n.children[:star], n)), self.seq(rest[:first], _ITEM)]
+        if first < len(rest):
+            items.append(self.seq(rest[first:], _ITEM))
+        return Align(Fill(items))
+
+    def rule_net_def(self, n: Node) -> Doc:
+        """``extends ...`` that does not fit after the net's name and parameters goes on the next
+        line, four columns in."""
+        at = next((i for i, c in enumerate(n.children) if isinstance(c, Node) and c.kind == "extends"), None)
+        if at is None or at == 0:
+            return self.seq(n.children, n)
+        head = Fill([self.seq(n.children[:at], n), self.node(n.children[at])])
+        rest = n.children[at + 1 :]
+        return Concat([Indent(head), SP, self.seq(rest, _ITEM)]) if rest else Indent(head)
 
     def rule_pipeline(self, n: Node) -> Doc:
         stages = n.children[::2]

@@ -21,6 +21,7 @@ from archdsl.fmt.doc import (
     HARD,
     SP,
     Align,
+    Body,
     Comment,
     Concat,
     Doc,
@@ -120,6 +121,8 @@ class Printer:
                 stack.append((ind, FLAT if flat else BREAK, d.doc))
             elif t is Indent:
                 stack.append((ind + INDENT, mode, d.doc))
+            elif t is Body:
+                stack.append((ind, mode, d.doc))
             elif t is Align:
                 stack.append((self.col, mode, d.doc))
             elif t is Hang:
@@ -244,12 +247,16 @@ class Printer:
     def pipe_rest(self, r: _PipeRest) -> None:
         items, hard, k, align = r.pipe.items, r.pipe.hard, r.k, r.align
         n = len(items)
+        # a stage that breaks inside (a comment, a body; too long for any line) ends a stretch:
+        # where the next one starts depends on where its last line ends
+        multi = [it.hb or align + it.fw > self.width for it in items[k:]]
         j = k + 1
-        while j < n and not hard[j] and not items[j - 1].hb:
+        while j < n and not hard[j] and not multi[j - 1 - k]:
             j += 1
-        widths = [items[m].fl if items[m].hb else items[m].fw for m in range(k, j)]
+        # widths: a stage on one line; of one that breaks inside, its head (up to its body's brace)
+        widths = [it.hw if multi[m - k] else it.fw for m, it in enumerate(items[k:j], k)]
         tail = 0  # what follows the pipeline on its last line: ')', ' if cond', ...
-        if j == n and not items[j - 1].hb:
+        if j == n and not multi[j - 1 - k]:
             tail = _BIG - self.measure(None, True, _BIG)
         starts: list[int | None]  # where the first item may go: a column, or None for a new line
         if k == 0:
@@ -270,7 +277,7 @@ class Printer:
     def _plan(self, widths: list[int], tail: int, align: int, starts: list[int | None]) -> list[bool]:
         """Where to break a stretch of pipeline items: ``breaks[i]`` is true when item ``i`` starts
         a line. Fewest characters past the line width first, then fewest lines, then the
-        shortest longest line."""
+        shortest longest line, then the most even lines (least sum of squared widths)."""
         n = len(widths)
         width = self.width
         pre = [0]
@@ -281,7 +288,7 @@ class Printer:
             return col + pre[p] - pre[m] + (p - m - 1) + (tail if p == n else 0)
 
         # best[m]: cost of laying out items m.. with item m starting a continuation line
-        best: list[tuple[int, int, int]] = [(0, 0, 0)] * (n + 1)
+        best: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (n + 1)
         nxt = [n] * (n + 1)
         for m in range(n - 1, 0, -1):
             best[m], nxt[m] = self._line_choice(m, n, lambda m, p: span(align, m, p), best, width)
@@ -289,7 +296,7 @@ class Printer:
         for col in starts:
             if col is None:
                 cost, p = self._line_choice(0, n, lambda m, p: span(align, m, p), best, width)
-                cost = (cost[0], cost[1] + 1, cost[2])
+                cost = (cost[0], cost[1] + 1, *cost[2:])
             else:
                 cost, p = self._line_choice(0, n, lambda m, p, c=col: span(c, m, p), best, width)
             options.append((cost, col is None, p))
@@ -306,8 +313,8 @@ class Printer:
         choice = None
         for p in range(m + 1, n + 1):
             end = span(m, p)
-            rest = best[p] if p < n else (0, 0, 0)
-            cost = (max(0, end - width) + rest[0], 1 + rest[1], max(end, rest[2]))
+            rest = best[p] if p < n else (0, 0, 0, 0)
+            cost = (max(0, end - width) + rest[0], 1 + rest[1], max(end, rest[2]), end * end + rest[3])
             if choice is None or cost < choice[0]:
                 choice = (cost, p)
             if end > width and p > m + 1 and (span(m, m + 1) <= width or p - m > 64):
