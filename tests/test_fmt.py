@@ -308,6 +308,10 @@ COMMENT_CASES = {
         "net x {\n    a = columns {  # why\n        p: conv(3)  # left\n        # right:\n        q: conv(5)\n"
         "    }\n        # then\n        -> relu\n}\n",
     ),
+    "a comment after a one-item body leaves it on its line": (
+        "net x { y = residual { conv(3) }  # c\n z = columns(2) { conv(3) } -> relu  # d\n }",
+        "net x {\n    y = residual { conv(3) }            # c\n    z = columns(2) { conv(3) } -> relu  # d\n}\n",
+    ),
     "a comment inside a one-item body opens it": (
         "net x { y = residual { conv(3)  # c\n } }",
         "net x {\n    y = residual {\n        conv(3)  # c\n    }\n}\n",
@@ -396,3 +400,65 @@ def test_the_example_of_docs_fmt_md_is_what_fmt_prints():
     doc = (ROOT / "docs" / "fmt.md").read_text()
     before, after = re.findall(r"```arch\n(.*?)```", doc, flags=re.S)[:2]
     assert fmt(before) == after
+
+
+# ---- lint sees the same spec ------------------------------------------------------------------
+
+LINT_FIXTURES = sorted((ROOT / "tests" / "fixtures" / "lint").glob("*.arch"))
+NOQA_SPEC = """import std  # noqa: E501 (lines too long for fmt on purpose)
+
+net n {
+    input image [3, 32, 32]
+    stem = conv(16, k = 1, s = 2) -> bn -> relu -> conv_bn_act(16, k = 3, s = 1, groups = 1, act = "relu")  # archdsl: noqa AD102 --
+    s2 = conv(16,
+        k = 1, s = 2) -> bn  # archdsl: noqa AD102
+    s3 = conv(16, k = 3) ->
+        conv(16, k = 1, s = 2)  # archdsl: noqa AD102
+    s4 = conv(16, k = 3)
+         -> conv(16, k = 1, s = 2) -> columns(2) { conv(8) }  # archdsl: noqa AD102, AD101 -- a comment
+    head = gap -> flatten -> linear(10)
+}
+"""
+
+
+def _findings(path: Path, text: str):
+    from archdsl.rules.config import LintConfig
+    from archdsl.rules.engine import Linter
+
+    res = Linter(config=LintConfig(select=("ALL",), root=ROOT)).lint_file(path, text=text)
+    where = _positions(text)
+    return sorted(str(_canonical(dataclasses.asdict(f), str(path), where)) for f in res.findings), res.suppressed
+
+
+@pytest.mark.parametrize("name", [*[p.name for p in LINT_FIXTURES], "noqa.arch"])
+def test_lint_finds_and_suppresses_the_same_after_fmt(name):
+    """``# archdsl: noqa`` works by line: fmt keeps such a line whole and on its own, so the same
+    findings are reported and the same ones suppressed (spans compared by the tokens they point at)."""
+    path = ROOT / "tests" / "fixtures" / "lint" / name
+    text = NOQA_SPEC if name == "noqa.arch" else path.read_text(encoding="utf-8")
+    out = format_text(text, str(path))
+    assert _findings(path, out) == _findings(path, text)
+    if name == "noqa.arch":
+        assert _findings(path, text)[1] == 3
+        s3 = r"\n    s3 = conv\(16, k = 3\)\n         -> conv\(16, k = 1, s = 2\) +# archdsl: noqa AD102\n"
+        assert re.search(s3, out)
+        assert re.search(r"-> columns\(2\) \{ conv\(8\) \} +# archdsl: noqa AD102, AD101", out)
+
+
+def test_the_noqa_pattern_follows_lint():
+    from archdsl.fmt.layout import NOQA_RE
+    from archdsl.rules.noqa import DIRECTIVE_RE
+
+    for comment in [
+        "# archdsl: noqa",
+        "# archdsl:noqa AD102",
+        "#ARCHDSL : NOQA: AR2",
+        "# why -- archdsl: noqa AD",
+        "# why -- # archdsl: noqa AD",
+        "# archdsl: noqa-file AD102",
+        "# noqa",
+        "# archdsl noqa",
+        "# archdsl: noqaX",
+    ]:
+        m = DIRECTIVE_RE.search(comment)
+        assert bool(NOQA_RE.search(comment)) == bool(m and not m["file"]), comment

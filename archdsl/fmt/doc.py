@@ -19,7 +19,7 @@ The pieces:
 
 - :class:`Text`: literal text; :data:`SP`: a space that never breaks (after a comment it becomes the
   line break the comment needs); :data:`LINE`: a space where the line may break; :data:`HARD`: a
-  line break;
+  line break; :data:`START`: a line break unless the line is still empty;
 - :class:`Group`: on one line if it fits, else its ``LINE``\\ s break; :class:`Body` marks a
   ``{ ... }`` body;
 - :class:`Indent` (four more columns), :class:`Align` (indent to the column where it starts:
@@ -83,9 +83,14 @@ class _Hard(Doc):
         self._set(True, 0, 0, True)
 
 
+class _Start(_Hard):
+    __slots__ = ()
+
+
 SP = _Space()
 LINE = _Line()
 HARD = _Hard()
+START = _Start()  # what follows starts a line (a line break unless one was just made)
 
 
 def _sequence(parts: list[Doc], sep: int) -> tuple[bool, int, int, bool, int, bool]:
@@ -121,9 +126,14 @@ class _Wrap(Doc):
 
 
 class Group(_Wrap):
-    """Flat when it fits on the line and holds no forced break; otherwise its LINEs break."""
+    """Flat when it fits on the line and holds no forced break; otherwise its LINEs break.
+    ``glued``: flat even when it does not fit (it lies on a line that must stay whole)."""
 
-    __slots__ = ()
+    __slots__ = ("glued",)
+
+    def __init__(self, doc: Doc, glued: bool = False):
+        super().__init__(doc)
+        self.glued = glued
 
 
 class Body(_Wrap):
@@ -167,12 +177,14 @@ def _items(items: list[Doc], hard: list[bool] | None = None) -> tuple[bool, int,
 
 
 class Fill(Doc):
-    """Items one space apart; an item that does not fit on the line starts the next one."""
+    """Items one space apart; an item that does not fit on the line starts the next one, unless
+    ``glue[k]`` keeps item ``k`` on the line of the one before."""
 
-    __slots__ = ("items",)
+    __slots__ = ("glue", "items")
 
-    def __init__(self, items: list[Doc]):
+    def __init__(self, items: list[Doc], glue: list[bool] | None = None):
         self.items = items
+        self.glue = glue or [False] * len(items)
         self._set(*_items(items))
 
 
@@ -180,11 +192,12 @@ class Pipe(Doc):
     """A pipeline: ``items[0]`` is the first stage, ``items[k]`` is ``-> stage``; ``hard[k]`` says
     the author broke the line before item ``k`` (a break that is kept)."""
 
-    __slots__ = ("hard", "items")
+    __slots__ = ("glue", "hard", "items")
 
-    def __init__(self, items: list[Doc], hard: list[bool]):
+    def __init__(self, items: list[Doc], hard: list[bool], glue: list[bool] | None = None):
         self.items = items
         self.hard = hard
+        self.glue = glue or [False] * len(items)  # no break before item k
         self._set(*_items(items, hard))
 
 

@@ -23,8 +23,26 @@ of its own before the token it preceded (in a body: with the blank lines around 
 
 from __future__ import annotations
 
+import re
+
 from archdsl.fmt.cst import Cst, Node
-from archdsl.fmt.doc import HARD, LINE, SP, Align, Body, Comment, Concat, Doc, Fill, Group, Hang, Indent, Pipe, Text
+from archdsl.fmt.doc import (
+    HARD,
+    LINE,
+    SP,
+    START,
+    Align,
+    Body,
+    Comment,
+    Concat,
+    Doc,
+    Fill,
+    Group,
+    Hang,
+    Indent,
+    Pipe,
+    Text,
+)
 
 ALWAYS_BLOCK = {"block_def", "net_body"}  # the bodies of definitions: never on one line
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -34,6 +52,11 @@ NO_SPACE_AFTER = {"(", "[", "."}
 
 Child = Node | int
 
+# A trailing ``# archdsl: noqa CODES`` suppresses the lint findings that start on its line
+# (archdsl/rules/noqa.py, whose DIRECTIVE_RE this follows; tests/test_fmt.py keeps them in step).
+# Its line is kept whole and on its own: never joined to the line before it, never broken.
+NOQA_RE = re.compile(r"#\s*archdsl\s*:\s*noqa(?!-file)\b", re.I)
+
 
 class Layout:
     def __init__(self, cst: Cst):
@@ -41,6 +64,8 @@ class Layout:
         self.toks = cst.tokens
         self.group = 0  # the trailing comments being laid out line up with this group's
         self._groups = 0
+        self.noqa_lines = {c.line for c in cst.trailing.values() if NOQA_RE.search(c.text)}
+        self.no_start: set[int] = set()  # tokens opening a noqa line that need no line break of their own
 
     def new_group(self) -> int:
         self._groups += 1
@@ -51,14 +76,36 @@ class Layout:
     def text(self, i: int) -> str:
         return str(self.toks[i])
 
+    def glued(self, i: int) -> bool:
+        """Token ``i`` must stay on the line of the token before it (a line with a noqa comment)."""
+        toks = self.toks
+        return 0 < i < len(toks) and toks[i].line in self.noqa_lines and toks[i - 1].end_line == toks[i].line
+
+    def starts_noqa_line(self, i: int) -> bool:
+        toks = self.toks
+        return (
+            0 < i < len(toks)
+            and toks[i].line in self.noqa_lines
+            and toks[i - 1].end_line < toks[i].line
+            and i not in self.no_start
+        )
+
     def tok(self, i: int, lead: bool = False) -> Doc:
         """A token with the comments before it (own-line) and after it (trailing)."""
+        doc, after = self.tok_and_comment(i, lead)
+        return doc if after is None else Concat([doc, after])
+
+    def tok_and_comment(self, i: int, lead: bool = False) -> tuple[Doc, Doc | None]:
+        """A token with the comments before it, and its trailing comment apart (for the closing
+        brace of a body of one item: a comment after it is no reason to open the body)."""
         parts: list[Doc] = [Comment(c.text, True) for c in self.cst.leading.pop(i, ())]
+        if self.starts_noqa_line(i):
+            parts.append(START)
         parts.append(Text(self.text(i), lead))
         after = self.cst.trailing.pop(i, None)
-        if after is not None:
-            parts.append(Comment(after.text, False, self.group))
-        return parts[0] if len(parts) == 1 else Concat(parts)
+        return (parts[0] if len(parts) == 1 else Concat(parts)), (
+            None if after is None else Comment(after.text, False, self.group)
+        )
 
     @staticmethod
     def first(c: Child) -> int:
@@ -148,14 +195,15 @@ class Layout:
             items.pop()
         after = [Comment(c.text, True) for c in self.cst.leading.pop(close, ())]
         docs = [self._item(it) for it in items]
+        glue = [k > 0 and self.glued(self.first(it[0])) for k, it in enumerate(items)]
         if magic:
             lines: list[Doc] = [Concat([HARD, d]) for d in docs] + [Concat([HARD, c]) for c in after]
             return Concat([self.tok(open_), Indent(Concat(lines)), HARD, self.tok(close)])
         if not docs and not after:
             return Concat([self.tok(open_), self.tok(close)])
         if after:
-            return Concat([self.tok(open_), Align(Concat([Fill(docs), *after, self.tok(close)]))])
-        return Concat([self.tok(open_), Align(Fill(docs)), self.tok(close)])
+            return Concat([self.tok(open_), Align(Concat([Fill(docs, glue), *after, self.tok(close)]))])
+        return Concat([self.tok(open_), Align(Fill(docs, glue)), self.tok(close)])
 
     def _item(self, item: list[Child]) -> Doc:
         """One list item with its comma."""
@@ -171,13 +219,18 @@ class Layout:
         inner = children[1:-1]
         if any(isinstance(c, int) for c in inner):  # tokens between the braces: no items to line up
             content = self.seq(inner, _ITEM)
-            return Body(Group(Concat([self.tok(open_), Indent(Concat([LINE, content])), LINE, self.tok(close)])))
+            end, after = self.tok_and_comment(close)
+            group = Group(Concat([self.tok(open_), Indent(Concat([LINE, content])), LINE, end]))
+            return Body(Concat([group, after]) if after else group)
         leading = self.cst.leading
         if n.kind not in ALWAYS_BLOCK and len(inner) == 1 and inner[0].first not in leading and close not in leading:
             outer, self.group = self.group, self.new_group()
             item = self.node(inner[0])
             self.group = outer
-            return Body(Group(Concat([self.tok(open_), Indent(Concat([LINE, item])), LINE, self.tok(close)])))
+            glued = self.glued(inner[0].first) or self.glued(close)
+            end, after = self.tok_and_comment(close)
+            group = Group(Concat([self.tok(open_), Indent(Concat([LINE, item])), LINE, end]), glued)
+            return Body(Concat([group, after]) if after else group)
         body = self.lines(inner, close)
         if not body:
             return Concat([self.tok(open_), self.tok(close)])
@@ -250,9 +303,11 @@ class Layout:
         rest = n.children[star:]
         first = next((i for i, c in enumerate(rest) if isinstance(c, Node) and c.kind == "first"), len(rest))
         items = [Hang(self.seq(n.children[:star], n)), self.seq(rest[:first], _ITEM)]
+        glue = [False, self.glued(n.children[star])]
         if first < len(rest):
             items.append(self.seq(rest[first:], _ITEM))
-        return Align(Fill(items))
+            glue.append(self.glued(self.first(rest[first])))
+        return Align(Fill(items, glue))
 
     def rule_net_def(self, n: Node) -> Doc:
         """``extends ...`` that does not fit after the net's name and parameters goes on the next
@@ -260,7 +315,9 @@ class Layout:
         at = next((i for i, c in enumerate(n.children) if isinstance(c, Node) and c.kind == "extends"), None)
         if at is None or at == 0:
             return self.seq(n.children, n)
-        head = Fill([self.seq(n.children[:at], n), self.node(n.children[at])])
+        head = Fill(
+            [self.seq(n.children[:at], n), self.node(n.children[at])], [False, self.glued(n.children[at].first)]
+        )
         rest = n.children[at + 1 :]
         return Concat([Indent(head), SP, self.seq(rest, _ITEM)]) if rest else Indent(head)
 
@@ -273,10 +330,15 @@ class Layout:
             return self.seq(n.children, n)
         items = [self.node(stages[0])]
         hard = [False]
+        glue = [False]
         for arrow, stage in zip(arrows, stages[1:], strict=True):
             hard.append(self.toks[arrow].line > self.toks[self.last(stages[len(items) - 1])].end_line)
+            glue.append(self.glued(arrow))
+            if self.starts_noqa_line(stage.first):  # 'a ->' then a noqa line: the break goes before '->'
+                hard[-1] = True
+                self.no_start.add(stage.first)
             items.append(Concat([self.tok(arrow, lead=True), SP, self.node(stage)]))
-        return items[0] if len(items) == 1 else Pipe(items, hard)
+        return items[0] if len(items) == 1 else Pipe(items, hard, glue)
 
 
 _ITEM = Node("<item>", [], -1, -1)  # the node of a list item's tokens: no prefix-operator rule applies

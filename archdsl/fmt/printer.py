@@ -34,6 +34,7 @@ from archdsl.fmt.doc import (
     _Hard,
     _Line,
     _Space,
+    _Start,
     _Wrap,
 )
 
@@ -116,8 +117,11 @@ class Printer:
                 self.space(ind)
             elif t is _Hard:
                 self.newline(ind)
+            elif t is _Start:
+                if self.content:
+                    self.newline(ind)
             elif t is Group:
-                flat = mode == FLAT or (not d.hb and self.fits(d.doc))
+                flat = mode == FLAT or (not d.hb and (d.glued or self.fits(d.doc)))
                 stack.append((ind, FLAT if flat else BREAK, d.doc))
             elif t is Indent:
                 stack.append((ind + INDENT, mode, d.doc))
@@ -227,7 +231,7 @@ class Printer:
         last = k == len(items) - 1
         if not last:
             self.stack.append((ind, BREAK, _FillRest(r.fill, k + 1)))
-        if not self.must_break and self.measure(item, last, self.width - self.col - 1) >= 0:
+        if not self.must_break and (r.fill.glue[k] or self.measure(item, last, self.width - self.col - 1) >= 0):
             self.space(ind)
         else:
             self.newline(ind)
@@ -245,7 +249,7 @@ class Printer:
         self.pipe_rest(_PipeRest(d, 0, self.col))
 
     def pipe_rest(self, r: _PipeRest) -> None:
-        items, hard, k, align = r.pipe.items, r.pipe.hard, r.k, r.align
+        items, hard, glue, k, align = r.pipe.items, r.pipe.hard, r.pipe.glue, r.k, r.align
         n = len(items)
         # a stage that breaks inside (a comment, a body; too long for any line) ends a stretch:
         # where the next one starts depends on where its last line ends
@@ -263,9 +267,11 @@ class Printer:
             starts = [self.col]
         elif hard[k] or self.must_break:
             starts = [None]
+        elif glue[k]:
+            starts = [self.col + 1]
         else:  # after a stage over several lines: on its last line, or on a line of its own
             starts = [self.col + 1, None]
-        breaks = self._plan(widths, tail, align, starts)
+        breaks = self._plan(widths, tail, align, starts, glue[k:j])
         if j < n:
             self.stack.append((align, BREAK, _PipeRest(r.pipe, j, align)))
         for m in range(j - 1, k - 1, -1):
@@ -274,10 +280,11 @@ class Printer:
                 continue
             self.stack.append((align, BREAK, HARD if breaks[m - k] else SP))
 
-    def _plan(self, widths: list[int], tail: int, align: int, starts: list[int | None]) -> list[bool]:
+    def _plan(self, widths: list[int], tail: int, align: int, starts: list[int | None], glue: list[bool]) -> list[bool]:
         """Where to break a stretch of pipeline items: ``breaks[i]`` is true when item ``i`` starts
-        a line. Fewest characters past the line width first, then fewest lines, then the
-        shortest longest line, then the most even lines (least sum of squared widths)."""
+        a line (never where ``glue[i]``). Fewest characters past the line width first, then fewest
+        lines, then the shortest longest line, then the most even lines (least sum of squared
+        widths)."""
         n = len(widths)
         width = self.width
         pre = [0]
@@ -291,14 +298,14 @@ class Printer:
         best: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (n + 1)
         nxt = [n] * (n + 1)
         for m in range(n - 1, 0, -1):
-            best[m], nxt[m] = self._line_choice(m, n, lambda m, p: span(align, m, p), best, width)
+            best[m], nxt[m] = self._line_choice(m, n, lambda m, p: span(align, m, p), best, width, glue)
         options = []
         for col in starts:
             if col is None:
-                cost, p = self._line_choice(0, n, lambda m, p: span(align, m, p), best, width)
+                cost, p = self._line_choice(0, n, lambda m, p: span(align, m, p), best, width, glue)
                 cost = (cost[0], cost[1] + 1, *cost[2:])
             else:
-                cost, p = self._line_choice(0, n, lambda m, p, c=col: span(c, m, p), best, width)
+                cost, p = self._line_choice(0, n, lambda m, p, c=col: span(c, m, p), best, width, glue)
             options.append((cost, col is None, p))
         cost, break_first, p = min(options)
         breaks = [False] * n
@@ -309,9 +316,12 @@ class Printer:
         return breaks
 
     @staticmethod
-    def _line_choice(m, n, span, best, width):
+    def _line_choice(m, n, span, best, width, glue):
+        """The best end for a line starting with item ``m`` (the line holds items ``m..p-1``)."""
         choice = None
         for p in range(m + 1, n + 1):
+            if p < n and glue[p]:
+                continue  # item p stays on this line
             end = span(m, p)
             rest = best[p] if p < n else (0, 0, 0, 0)
             cost = (max(0, end - width) + rest[0], 1 + rest[1], max(end, rest[2]), end * end + rest[3])
