@@ -353,16 +353,31 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     and columns of diagnostics match the quoted lines whatever the file's line ends.
     """
     text = normalize_source(text)
-    if "\x00" in text:
-        ln, cl = line_col(text, text.index("\x00"))
-        raise error("E101", "unexpected NUL byte (is this a binary file?)", Span(file, ln, cl, ln, cl + 1))
-    _check_tokens(text, file)
+    check_source(text, file)
     try:
         tree: Tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
+    return build_ast(tree, text, file)
+
+
+def check_source(text: str, file: str) -> None:
+    """What is refused before any parsing: a NUL byte, more than :data:`MAX_TOKENS` tokens.
+    ``text`` is normalised already."""
+    if "\x00" in text:
+        ln, cl = line_col(text, text.index("\x00"))
+        raise error("E101", "unexpected NUL byte (is this a binary file?)", Span(file, ln, cl, ln, cl + 1))
+    _check_tokens(text, file)
+
+
+def build_ast(tree: Tree, text: str, file: str) -> ast.Module:
+    """The AST of a Lark parse tree of ``text``; raises the E103/E104/E106/E108 diagnostics.
+
+    Split from :func:`parse_text` for callers that parse by other means (``archdsl/syntax/concrete.py``
+    keeps the token stream for the formatter) but must accept and refuse exactly what it does.
+    """
     try:
         return _ToAst(file, text).transform(tree)
     except VisitError as exc:
