@@ -73,6 +73,7 @@ class Document:
     sleeper: asyncio.Task | None = None
     worker: asyncio.Task | None = None
     _index: LineIndex | None = field(default=None, repr=False)
+    _views: list[View] = field(default_factory=list, repr=False)
 
     def lines(self, encoding: str = UTF16) -> LineIndex:
         if self._index is None or self._index.text is not self.text or self._index.encoding != encoding:
@@ -96,11 +97,22 @@ class Document:
         return out[:1] if len(out) == 2 and out[0] is out[1] else out
 
     def view(self, analysis: Analysis, encoding: str = UTF16) -> View:
-        return View(analysis, self.text, self.lines(encoding))
+        """The view of ``analysis`` from the current text (kept until either changes)."""
+        lines = self.lines(encoding)
+        for v in self._views:
+            if v.analysis is analysis and v.lines is lines:
+                return v
+        v = View(analysis, self.text, lines)
+        self._views = [v, *self._views[:1]]  # the latest and the good analysis
+        return v
 
 
 class View:
-    """An analysis seen from the current text: positions mapped through the unchanged lines."""
+    """An analysis seen from the current text: positions mapped through the unchanged lines.
+
+    The lines before the first change and after the last map by offset; between them, the lines
+    a diff finds equal (:class:`difflib.SequenceMatcher` on that middle part only).
+    """
 
     def __init__(self, analysis: Analysis, text: str, lines: LineIndex):
         self.analysis = analysis
@@ -117,6 +129,17 @@ class View:
         self._old_len, self._new_len, self._head, self._tail = len(old), len(new), head, tail
         self.identical = head == len(old) == len(new)
         self.new_lines = new
+        self._fwd: dict[int, int] = {}
+        self._back: dict[int, int] = {}
+        mid_old, mid_new = old[head : len(old) - tail], new[head : len(new) - tail]
+        if mid_old and mid_new:
+            import difflib
+
+            sm = difflib.SequenceMatcher(None, mid_old, mid_new, autojunk=False)
+            for a, b, size in sm.get_matching_blocks():
+                for k in range(size):
+                    self._fwd[head + a + k + 1] = head + b + k + 1
+                    self._back[head + b + k + 1] = head + a + k + 1
 
     def to_old(self, line: int) -> int | None:
         """A 1-based line of the current text → the same line in the analysed text, if unchanged."""
@@ -125,7 +148,7 @@ class View:
         back = self._new_len - line  # lines after it
         if back < self._tail:
             return self._old_len - back
-        return None
+        return self._back.get(line)
 
     def to_new(self, line: int) -> int | None:
         if line <= self._head:
@@ -133,7 +156,7 @@ class View:
         back = self._old_len - line
         if back < self._tail:
             return self._new_len - back
-        return None
+        return self._fwd.get(line)
 
     def point(self, pos: types.Position) -> tuple[int, int] | None:
         """The cursor as (line, col) of the analysed text, or None when its line has changed since."""

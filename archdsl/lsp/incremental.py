@@ -67,12 +67,17 @@ def split_chunks(text: str) -> list[Chunk]:
     lines = text.split("\n")
     starts = [0]
     depth = 0
+    code = False  # the chunk so far has more than blank lines and comments
     for i, line in enumerate(lines):
-        if depth == 0 and i > starts[-1] and _ITEM_START.match(line):
+        if depth == 0 and code and _ITEM_START.match(line):
             j = i
-            while j - 1 > starts[-1] and lines[j - 1].strip().startswith("#"):
+            while lines[j - 1].strip().startswith("#"):
                 j -= 1
             starts.append(j)
+            code = False
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            code = True
         if '"' in line or "#" in line or any(c in line for c in "()[]{}"):
             depth = _depth_after(line, depth)
     bounds = [*starts, len(lines)]
