@@ -83,6 +83,17 @@ def test_incremental_changes_apply_with_lsp_line_ends():
 ALL_SPECS = [*SPECS, STD]
 
 
+@pytest.fixture(params=["as shipped", "small pieces"])
+def pieces(request, monkeypatch):
+    """Run a test with the shipped piece sizes, and with tiny ones (every definition in pieces)."""
+    from archdsl.lsp import incremental
+
+    if request.param == "small pieces":
+        monkeypatch.setattr(incremental, "BIG_DEF_LINES", 4)
+        monkeypatch.setattr(incremental, "PIECE_LINES", 2)
+    return request.param
+
+
 def _outcome(fn, text):
     try:
         return ("ok", fn(text, "f.arch"))
@@ -91,7 +102,7 @@ def _outcome(fn, text):
 
 
 @pytest.mark.parametrize("path", ALL_SPECS, ids=lambda p: p.name)
-def test_chunked_parse_is_the_whole_parse(path):
+def test_chunked_parse_is_the_whole_parse(path, pieces):
     text = path.read_text()
     parser = IncrementalParser()
     assert _outcome(parser, text) == _outcome(parse_text, text)
@@ -100,6 +111,37 @@ def test_chunked_parse_is_the_whole_parse(path):
     moved = "\n\n# moved\n" + text
     assert _outcome(parser, moved) == _outcome(parse_text, moved)
     assert parser.results["f.arch"].parsed <= 1
+    # a line added in the middle of the longest definition: the other pieces come from the cache
+    lines = text.split("\n")
+    mid = len(lines) // 2
+    inserted = "\n".join([*lines[:mid], "", *lines[mid:]])
+    assert _outcome(parser, inserted) == _outcome(parse_text, inserted)
+
+
+def test_a_long_net_is_parsed_in_pieces_and_an_edit_reparses_one(monkeypatch):
+    from archdsl.lsp import incremental
+
+    body = "\n".join(f"    s{i} = conv(16) -> bn" for i in range(400))
+    text = f"net big {{\n    input image [16, 8, 8]\n{body}\n    head = gap\n}}\n"
+    calls: list[int] = []
+    real = incremental.parse_text
+
+    def counting(t, label):
+        calls.append(sum(1 for line in t.split("\n") if line.strip()))  # the lines really parsed
+        return real(t, label)
+
+    monkeypatch.setattr(incremental, "parse_text", counting)
+    parser = IncrementalParser()
+    assert parser(text, "f.arch") == parse_text(text, "f.arch")
+    assert len(calls) > 5  # pieces
+    calls.clear()
+    edited = text.replace("s200 = conv(16)", "s200 = conv(32)")
+    assert parser(edited, "f.arch") == parse_text(edited, "f.arch")
+    assert len(calls) == 1 and calls[0] <= 4 * incremental.PIECE_LINES + 2
+    calls.clear()
+    moved = text.replace("    s100 = conv(16) -> bn\n", "    s100 = conv(16) -> bn\n\n")
+    assert parser(moved, "f.arch") == parse_text(moved, "f.arch")
+    assert sum(calls) <= 8 * incremental.PIECE_LINES + 10  # the pieces around the edit, the definition's own part
 
 
 _PIECES = st.sampled_from(
@@ -124,23 +166,27 @@ def _edits(draw):
 
 
 @pytest.mark.parametrize("cut", ["block b\n", "import\n", "net x extends\n", "net x(a = 1)\nextends\n", "block b(c)\n"])
-def test_a_definition_cut_short_before_the_next_one_reports_the_whole_parse_error(cut):
+def test_a_definition_cut_short_before_the_next_one_reports_the_whole_parse_error(cut, pieces):
     text = ATTENDNEXT.read_text().replace("import std\n", "import std\n" + cut)
     parser = IncrementalParser()
     assert _outcome(parser, text) == _outcome(parse_text, text)
     assert _outcome(parser, text)[0] == "error"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_edits())
-def test_chunked_parse_matches_the_whole_parse_on_mutated_specs(text):
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(text=_edits())
+def test_chunked_parse_matches_the_whole_parse_on_mutated_specs(text, pieces):
     parser = IncrementalParser()
     assert _outcome(parser, text) == _outcome(parse_text, text)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_edits(), min_size=2, max_size=4))
-def test_chunked_parse_with_a_warm_cache_matches_on_edit_sequences(texts):
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(_edits(), min_size=2, max_size=4))
+def test_chunked_parse_with_a_warm_cache_matches_on_edit_sequences(texts, pieces):
     parser = IncrementalParser()
     for text in texts:
         assert _outcome(parser, text) == _outcome(parse_text, text)

@@ -18,8 +18,16 @@ file) would have met the next chunk's first token instead; the whole text is the
 So is text with a NUL character (``parse_text`` reports the first one before any syntax error).
 ``tests/test_lsp_incremental.py`` compares the two on every spec and on random edits.
 
-For broken text :attr:`IncrementalParser.partial` keeps the definitions that did parse, for the
-editor features (completion, hover, go to definition on the rest of the file).
+A long definition (a net of thousands of statements) is itself cut, between statements: at lines
+inside its body that start an assignment (``name = ...``). The pieces between the first and the
+last such cut are parsed inside a stand-in ``net __piece__ { ... }`` whose header sits on the line
+above the piece; the rest (the definition's header, its first and last statements, its closing
+brace, with the pieces' lines left blank) is parsed as the definition. An ``=`` after a name can
+only start a statement at that depth, so each cut is a statement boundary whenever the pieces
+parse; if any piece or the rest does not, the definition is parsed whole, for the exact error.
+
+For broken text :attr:`ParseResult.module` keeps the definitions that did parse, for the editor
+features (completion, hover, go to definition on the rest of the file).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import zlib
 from dataclasses import dataclass
 
 from archdsl.diagnostics import DiagnosticError, Span, normalize_source
@@ -34,6 +43,9 @@ from archdsl.syntax import ast, parse_text
 from archdsl.syntax.parser import MAX_TOKENS, count_tokens, too_many_tokens
 
 _ITEM_START = re.compile(r"[ \t\f]*(import|block|net)(?![A-Za-z0-9_])")
+_STMT_START = re.compile(r"[ \t\f]*[A-Za-z_][A-Za-z0-9_]*[ \t\f]*=(?!=)")
+BIG_DEF_LINES = 120  # a chunk this long is parsed in pieces of statements
+PIECE_LINES = 40  # at least this many lines to a piece
 _OPEN, _CLOSE = "([{", ")]}"
 
 
@@ -43,23 +55,20 @@ class Chunk:
     text: str
 
 
+_SKIP = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#.*')
+
+
 def _depth_after(line: str, depth: int) -> int:
-    """The bracket depth after one line, strings and comments skipped as the lexer skips them."""
-    i, n = 0, len(line)
-    while i < n:
-        ch = line[i]
-        if ch == '"':
-            i += 1
-            while i < n and line[i] != '"':
-                i += 2 if line[i] == "\\" else 1
-        elif ch == "#":
-            break
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth = max(0, depth - 1)
-        i += 1
-    return depth
+    """The bracket depth after one line, strings and comments skipped as the lexer skips them.
+
+    Only a guess for text that is not well formed (a stray closer is forgotten at the line's end):
+    a cut at a wrong depth makes a chunk that does not parse, and the whole text is parsed then.
+    """
+    if '"' in line or "#" in line:
+        line = _SKIP.sub("", line)
+    opens = line.count("(") + line.count("[") + line.count("{")
+    closes = line.count(")") + line.count("]") + line.count("}")
+    return max(0, depth + opens - closes)
 
 
 def split_chunks(text: str) -> list[Chunk]:
@@ -78,8 +87,7 @@ def split_chunks(text: str) -> list[Chunk]:
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             code = True
-        if '"' in line or "#" in line or any(c in line for c in "()[]{}"):
-            depth = _depth_after(line, depth)
+        depth = _depth_after(line, depth)
     bounds = [*starts, len(lines)]
     out = []
     for a, b in itertools.pairwise(bounds):
@@ -126,6 +134,30 @@ def _merge(label: str, parts: list[ast.Module]) -> ast.Module:
         mod.blocks.extend(p.blocks)
         mod.nets.extend(p.nets)
     return mod
+
+
+def _cuts(lines: list[str]) -> list[int]:
+    """Indexes of the lines where a long definition's body is cut: assignments at depth 1.
+
+    Where to cut depends on the lines' text (a CRC of the line picks about one assignment in
+    :data:`PIECE_LINES`), not on their positions, so a line added or removed moves no cut but its
+    neighbours': the other pieces keep their text and come from the cache. The first and the last
+    assignment are cuts too, so that what is parsed as the definition itself is short.
+    """
+    cuts: list[int] = []
+    last = None
+    depth = 0
+    for i, line in enumerate(lines):
+        if depth == 1 and i > 0 and _STMT_START.match(line):
+            last = i
+            gap = i - cuts[-1] if cuts else None
+            pick = zlib.crc32(line.encode("utf-8", "surrogatepass")) % PIECE_LINES == 0
+            if gap is None or (gap >= PIECE_LINES // 4 and (pick or gap >= 4 * PIECE_LINES)):
+                cuts.append(i)  # the first assignment always: the definition's own part stays small
+        depth = _depth_after(line, depth)
+    if last is not None and cuts and last > cuts[-1]:
+        cuts.append(last)  # and the last, likewise
+    return cuts
 
 
 @dataclass
@@ -176,7 +208,7 @@ class IncrementalParser:
             else:
                 parsed += 1
                 try:
-                    mod = parse_text("\n" * (chunk.line - 1) + chunk.text, label)
+                    mod = self._chunk(chunk, label, old, new)
                 except DiagnosticError as exc:
                     if error is None:
                         if i < len(chunks) - 1 and any(d.code == "E102" for d in exc.diagnostics):
@@ -187,6 +219,63 @@ class IncrementalParser:
             parts.append(mod)
         self._cache[label] = new
         return ParseResult(_merge(label, parts), error, len(chunks), parsed)
+
+    def _chunk(self, chunk: Chunk, label: str, old: dict, new: dict) -> ast.Module:
+        """One chunk's module: in pieces if it is long and they parse, else at once."""
+        if chunk.text.count("\n") >= BIG_DEF_LINES:
+            mod = self._pieces(chunk, label, old, new)
+            if mod is not None:
+                return mod
+        return parse_text("\n" * (chunk.line - 1) + chunk.text, label)
+
+    def _pieces(self, chunk: Chunk, label: str, old: dict, new: dict) -> ast.Module | None:
+        lines = chunk.text.split("\n")
+        cuts = _cuts(lines)
+        if len(cuts) < 2:
+            return None
+        first, last = chunk.line + cuts[0], chunk.line + cuts[-1]
+        rest = "\n".join([*lines[: cuts[0]], *([""] * (cuts[-1] - cuts[0])), *lines[cuts[-1] :]])
+        middle: list = []
+        try:
+            skeleton = self._cached(
+                ("rest", rest), chunk.line, old, new, lambda: parse_text("\n" * (chunk.line - 1) + rest, label)
+            )
+            for a, b in itertools.pairwise(cuts):
+                text = "\n".join(lines[a:b]) + "\n"
+                line = chunk.line + a
+                piece = self._cached(
+                    ("piece", text),
+                    line,
+                    old,
+                    new,
+                    lambda t=text, n=line: parse_text("\n" * (n - 2) + "net __piece__ {\n" + t + "}", label),
+                )
+                middle.extend(piece.nets[0].body)
+        except DiagnosticError:
+            return None
+        defs = [*skeleton.blocks, *skeleton.nets]
+        if len(defs) != 1 or skeleton.imports:
+            return None
+        d = defs[0]
+        body = (
+            *(s for s in d.body if s.span.line < first),
+            *middle,
+            *(s for s in d.body if s.span.line >= last),
+        )
+        whole = dataclasses.replace(d, body=body)
+        mod = ast.Module(label)
+        (mod.blocks if isinstance(d, ast.BlockDef) else mod.nets).append(whole)
+        return mod
+
+    @staticmethod
+    def _cached(key, line: int, old: dict, new: dict, parse) -> ast.Module:
+        hit = old.get(key) or new.get(key)
+        if hit is None:
+            mod = parse()
+        else:
+            mod = hit[1] if hit[0] == line else _shift(hit[1], line - hit[0])
+        new[key] = (line, mod)
+        return mod
 
     def _whole(self, text: str, label: str, parts: list[ast.Module] | None = None) -> ParseResult:
         """The whole text at once (the exact error where chunks could differ); partial: ``parts``."""
