@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -309,6 +310,26 @@ def create_server() -> ArchdslServer:
     return server
 
 
+class _OneLine(logging.Formatter):
+    """Log records on stderr (the editor's log of the server) as one line each: what pygls reports
+    about a malformed message is the client's problem, not a traceback of ours. ARCHDSL_DEBUG=1
+    keeps the tracebacks."""
+
+    def formatException(self, ei) -> str:
+        return "" if not os.environ.get("ARCHDSL_DEBUG") else super().formatException(ei)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if os.environ.get("ARCHDSL_DEBUG"):
+            return text
+        return text.strip().split("\n", 1)[0]  # a message that embeds a traceback: its first line
+
+
 def serve() -> None:
     """Run the server on stdin/stdout until the client says exit."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLine("archdsl lsp: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if os.environ.get("ARCHDSL_DEBUG") else logging.WARNING)
     create_server().start_io()
