@@ -24,6 +24,7 @@ import asyncio
 import cProfile
 import io
 import json
+import os
 import platform
 import pstats
 import statistics
@@ -41,7 +42,8 @@ from core_speed import generated_spec  # noqa: E402
 
 OUT_JSON = ROOT / "benchmarks" / "results" / "lsp_latency.json"
 OUT_MD = ROOT / "benchmarks" / "results" / "lsp_latency.md"
-REPEATS = {"attendnext.arch": 3, "generated (5k lines)": 1}
+LOAD = [0.0, 0.0]
+REPEATS = {"attendnext.arch": 20, "generated (5k lines)": 5}
 
 
 class Session:
@@ -198,6 +200,14 @@ def where_the_time_goes(path: Path, text: str, typo: tuple[str, str]) -> dict:
     out["fix (compiles, lint runs)"] = {k: round(1e3 * v, 1) for k, v in fixed.timings.items()}
     moved = "\n" + text
     out["new line at top"] = {k: round(1e3 * v, 1) for k, v in analyze(moved, path, parser, 4).timings.items()}
+    from archdsl.syntax import parse_text
+
+    whole = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        parse_text(text, str(path))
+        whole.append(time.perf_counter() - t0)
+    out["yardstick: parse_text of the whole file"] = {"parse+load": round(1e3 * statistics.median(whole), 1)}
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(18)
     return {"phases_ms": out, "profile_of_fix": buf.getvalue()}
@@ -207,7 +217,8 @@ def _md(results: list[dict], profiles: dict) -> str:
     lines = [
         "# Language server latency (benchmarks/lsp_latency.py)",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
+        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
+        f"{os.cpu_count()} CPUs, load average {LOAD[0]:.1f} before and {LOAD[1]:.1f} after the run; "
         "server started with `python -m archdsl lsp`, default debounce 30 ms (included below).",
         "",
         "| spec | lines | typo → E201 | fix → clean + lint | new line at top | hover (idle) | hover while checking |",
@@ -245,6 +256,7 @@ def _md(results: list[dict], profiles: dict) -> str:
 
 
 def main() -> None:
+    LOAD[0] = os.getloadavg()[0]
     att = ROOT / "specs" / "attendnext.arch"
     with tempfile.TemporaryDirectory() as tmp:
         gen = Path(tmp) / "generated.arch"
@@ -260,9 +272,19 @@ def main() -> None:
             results.append(asyncio.run(measure(name, path, text, typo, stage)))
             profiles[name] = where_the_time_goes(path, text, typo)
             print(json.dumps(results[-1]), flush=True)
+    LOAD[1] = os.getloadavg()[0]
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
     OUT_JSON.write_text(
-        json.dumps({"results": results, "phases_ms": {k: v["phases_ms"] for k, v in profiles.items()}}, indent=2) + "\n"
+        json.dumps(
+            {
+                "load_average": LOAD,
+                "cpus": os.cpu_count(),
+                "results": results,
+                "phases_ms": {k: v["phases_ms"] for k, v in profiles.items()},
+            },
+            indent=2,
+        )
+        + "\n"
     )
     OUT_MD.write_text(_md(results, profiles))
     print(OUT_MD.read_text())

@@ -8,6 +8,9 @@ requests are answered meanwhile, from the latest finished analysis (:mod:`archds
 lines it up with the current text). Diagnostics are published only for the text they were made
 from, with its version.
 
+After an analysis is published, its indexes (the names of the text, the IR by span) are built in
+a second thread, so that the first hover does not wait for them.
+
 Every handler is wrapped: whatever a spec's text does, a request gets an answer (maybe empty) and
 the server goes on; an unexpected exception is logged to the client (``window/logMessage``),
 never raised into pygls. The server imports neither torch nor onnx.
@@ -77,6 +80,7 @@ class ArchdslServer(LanguageServer):
         )
         self.docs: dict[str, Document] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archdsl-analysis")
+        self.warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archdsl-index")
         self.debounce = DEBOUNCE_S
         self.lint = True
         self.docs_url = default_docs_url()
@@ -142,6 +146,7 @@ class ArchdslServer(LanguageServer):
                     self.notice(f"archdsl lint: {notice}")
                 if doc.version == version and doc.text == text:
                     self.publish(doc, analysis)
+                loop.run_in_executor(self.warmer, _warm, analysis)
         except Exception:
             self.log("archdsl: analysis failed:\n" + traceback.format_exc(), types.MessageType.Error)
         finally:
@@ -163,6 +168,17 @@ class ArchdslServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=doc.uri, version=analysis.version, diagnostics=diags)
         )
+
+
+def _warm(analysis: Analysis) -> None:
+    """Build an analysis's indexes (names, graphs) before the first hover asks for them."""
+    from archdsl.lsp import lookup
+
+    try:
+        lookup.index_for(analysis)
+        lookup.infos(analysis)
+    except Exception:  # the request that needs them will build them again, and report
+        log.debug("warming the indexes failed", exc_info=True)
 
 
 def _safe(server: ArchdslServer, name: str, default: Any = None) -> Callable:
