@@ -118,6 +118,16 @@ def test_chunked_parse_is_the_whole_parse(path, pieces):
     assert _outcome(parser, inserted) == _outcome(parse_text, inserted)
 
 
+def test_the_token_limit_is_the_whole_parse_s_even_from_the_cache():
+    body = "\n".join(f"    s{i} = conv(8) -> bn -> relu -> bn" for i in range(5200))
+    over = f"net many {{\n    input image [3, 8, 8]\n{body}\n}}\n"
+    under = over.replace("-> bn -> relu -> bn", "")
+    parser = IncrementalParser()
+    assert _outcome(parser, under) == _outcome(parse_text, under)
+    assert _outcome(parser, over) == _outcome(parse_text, over)
+    assert _outcome(parser, over)[1][0][0] == "E105"
+
+
 def test_a_long_net_is_parsed_in_pieces_and_an_edit_reparses_one(monkeypatch):
     from archdsl.lsp import incremental
 

@@ -187,17 +187,17 @@ class IncrementalParser:
         return res
 
     def _parse(self, text: str, label: str) -> ParseResult:
-        if len(text) > MAX_TOKENS:
-            _, over = count_tokens(text, MAX_TOKENS)
-            if over is not None:
-                return ParseResult(ast.Module(label), too_many_tokens(text, over, label, _TOO_MANY))
         if "\x00" in text:
             return self._whole(text, label)
         old = self._cache.get(label, {})
-        new: dict[str, tuple[int, ast.Module]] = {}
+        new: dict = {}
+        chunks = split_chunks(text)
+        if len(text) > MAX_TOKENS and self._tokens(chunks, old, new) > MAX_TOKENS:
+            _, over = count_tokens(text, MAX_TOKENS)  # where exactly, as parse_text says it
+            if over is not None:
+                return ParseResult(ast.Module(label), too_many_tokens(text, over, label, _TOO_MANY))
         parts: list[ast.Module] = []
         error: DiagnosticError | None = None
-        chunks = split_chunks(text)
         parsed = 0
         for i, chunk in enumerate(chunks):
             hit = old.get(chunk.text) or new.get(chunk.text)
@@ -219,6 +219,19 @@ class IncrementalParser:
             parts.append(mod)
         self._cache[label] = new
         return ParseResult(_merge(label, parts), error, len(chunks), parsed)
+
+    @staticmethod
+    def _tokens(chunks: list[Chunk], old: dict, new: dict) -> int:
+        """The tokens of the text: each chunk's count, remembered (no token spans two lines)."""
+        total = 0
+        for c in chunks:
+            key = ("tokens", c.text)
+            n = old.get(key) or new.get(key)
+            if n is None:
+                n = count_tokens(c.text, MAX_TOKENS + 1)[0]
+            new[key] = n
+            total += n
+        return total
 
     def _chunk(self, chunk: Chunk, label: str, old: dict, new: dict) -> ast.Module:
         """One chunk's module: in pieces if it is long and they parse, else at once."""

@@ -52,7 +52,14 @@ def _scan(node: Any) -> tuple[set[str], set[str]]:
             names |= n
             strings |= s
         return names, strings
-    for n in walk(node):
+    if isinstance(node, (ast.BlockDef, ast.NetDef)):
+        n, s = _scan(node.body)  # statement by statement
+        names |= n
+        strings |= s
+        rest = [node.params, node.extends] if isinstance(node, ast.NetDef) else [node.params]
+    else:
+        rest = [node]
+    for n in walk(rest):
         if isinstance(n, ast.Name):
             names.add(n.id)
         elif isinstance(n, ast.Attr):
