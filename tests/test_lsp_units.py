@@ -354,3 +354,64 @@ def test_formatting_without_the_formatter_says_so(tmp_path, monkeypatch):
     doc = _doc(NET.format(body="    stem = conv(16)"), tmp_path)
     with pytest.raises(formatting.FormatterMissing):
         formatting.formatting(doc, UTF16)
+
+
+def test_archdsl_lsp_without_pygls_exits_3_and_says_how_to_install_it():
+    import subprocess
+
+    blocker = (
+        "import sys\n"
+        "class B:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'pygls', 'lsprotocol'}:\n"
+        "            raise ImportError('blocked: ' + name, name=name)\n"
+        "sys.meta_path.insert(0, B())\n"
+        "sys.argv = ['archdsl', 'lsp']\n"
+        "from archdsl.cli import main\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert res.returncode == 3, res.stderr
+    assert "the language server needs pygls" in res.stderr and "pip install 'archdsl[lsp]'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+# ---- the same diagnostics as archdsl check and archdsl lint --------------------------------
+
+BROKEN = {
+    "typo": ("dcac(mid = 8", "dcax(mid = 8"),
+    "keyword": ("conv(32, k = 3)", "conv(32, kernel = 3)"),
+    "name": ("10 * width", "10 * widht"),
+    "shape": ("conv(32, k = 3, groups = 4)", "conv(30, k = 3, groups = 4)"),
+    "syntax": ("linear(classes)", "linear(classes"),
+}
+
+
+@pytest.mark.parametrize("case", [None, *BROKEN], ids=lambda c: c or "clean")
+def test_diagnostics_are_those_of_check_and_lint(case, tmp_path):
+    import json
+    import subprocess
+
+    text = ATTENDNEXT.read_text()
+    if case is not None:
+        text = text.replace(*BROKEN[case])
+    spec = tmp_path / "attendnext.arch"
+    spec.write_text(text)
+    analysis = analyze(text, spec, IncrementalParser(), 1)
+
+    def cli(*args):
+        res = subprocess.run(
+            [sys.executable, "-m", "archdsl", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120
+        )
+        return res
+
+    check = json.loads(cli("check", "--format", "json", str(spec)).stdout or "[]")
+    ours = [d.to_json() for d in analysis.errors]
+    assert ours == check
+    if case is None:
+        lint = json.loads(cli("lint", "--format", "json", "--isolated", str(spec)).stdout)["findings"]
+        # the lint configuration of the checkout applies to both (the spec is outside it: the defaults)
+        assert [f.to_json() for f in analysis.findings] == lint
+        assert lint  # attendnext has AR203 infos
+    else:
+        assert analysis.findings == []  # a spec that does not compile is not linted (lint's exit 4)

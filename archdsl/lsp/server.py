@@ -289,7 +289,7 @@ def create_server() -> ArchdslServer:
 
     @feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=["(", ",", ">", "=", " ", '"']),
+        types.CompletionOptions(trigger_characters=["(", ",", ">", '"']),
         default=types.CompletionList(is_incomplete=False, items=[]),
     )
     def on_completion(params: types.CompletionParams):
