@@ -31,8 +31,12 @@ BOUND_S = 30  # generous: a denial-of-service bound, not a speed claim
 in_session = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_lsp.fixture(config=server_config(LOG_FILE.with_suffix(".hostile.log")), scope="module")
+HOSTILE_LOG = LOG_FILE.with_suffix(".hostile.log")
+
+
+@pytest_lsp.fixture(config=server_config(HOSTILE_LOG), scope="module")
 async def client(lsp_client: LanguageClient):
+    HOSTILE_LOG.unlink(missing_ok=True)
     params = types.InitializeParams(
         capabilities=client_capabilities("neovim"), root_uri=ROOT.as_uri(), initialization_options={"debounceMs": 0}
     )
@@ -197,3 +201,4 @@ async def test_the_server_survives_after_all_of_it(client, tmp_path):
     assert d.code == "E201"
     doc.close()
     await asyncio.sleep(0)
+    assert not HOSTILE_LOG.exists() or HOSTILE_LOG.read_text() == ""  # and never imported torch or onnx
