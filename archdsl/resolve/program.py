@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -156,8 +157,17 @@ def decode_source(data: bytes, label: str, span: Span | None, sources: SourceMap
     return normalize_source(text)
 
 
-def load_program(path: str | Path, text: str | None = None, sources: SourceMap | None = None) -> Program:
-    """Parse ``path`` (or ``text`` labelled as ``path``) and its imports."""
+def load_program(
+    path: str | Path,
+    text: str | None = None,
+    sources: SourceMap | None = None,
+    parse: Callable[[str, str], ast.Module] = parse_text,
+) -> Program:
+    """Parse ``path`` (or ``text`` labelled as ``path``) and its imports.
+
+    ``parse`` (text, label) → module parses each file; the language server passes one that reuses
+    the unchanged definitions of the previous parse (``archdsl/lsp/incremental.py``).
+    """
     sources = sources if sources is not None else SourceMap()
     path = Path(path)
     label = str(path)
@@ -171,9 +181,9 @@ def load_program(path: str | Path, text: str | None = None, sources: SourceMap |
             )
         text = normalize_source(text)
     sources.add(label, text)
-    loader = _Loader(sources)
+    loader = _Loader(sources, parse)
     loader.account(text, size, label, None)
-    root = parse_text(text, label)
+    root = parse(text, label)
     prog = loader.prog = Program(root, sources)
     prog.texts[label] = text
     prog.file_texts.append(text)
@@ -218,8 +228,9 @@ def _first_definition(name: str, span: Span, origin: dict[str, Span], diags: lis
 class _Loader:
     """Walks the imports of a program depth-first, within the limits on depth, files and bytes."""
 
-    def __init__(self, sources: SourceMap):
+    def __init__(self, sources: SourceMap, parse: Callable[[str, str], ast.Module] = parse_text):
         self.sources = sources
+        self.parse = parse
         self.prog: Program
         self.origin: dict[str, Span] = {}
         self.diags: list[Diagnostic] = []
@@ -277,7 +288,7 @@ class _Loader:
                 self.account(text, size, label, imp.span)
                 prog.texts[label] = text
                 prog.file_texts.append(text)
-                sub = parse_text(text, label)
+                sub = self.parse(text, label)
             except DiagnosticError as exc:
                 if any(d.code == "E604" for d in exc.diagnostics):
                     raise

@@ -33,16 +33,33 @@ def walk(node: Any) -> Iterator[Any]:
 
 
 _CACHE: dict[int, tuple[Any, set[str], set[str]]] = {}
+_CACHE_MAX = 1 << 16
+# scanned once and remembered: definitions (std blocks recur) and statements (the language server
+# re-parses only what an edit touched, so most statements of a long net are the same objects)
+_CACHED_KINDS = (ast.BlockDef, ast.NetDef, ast.Stmt)
 
 
 def _scan(node: Any) -> tuple[set[str], set[str]]:
-    """(referenced names, string literals) of a node; cached for definitions (std blocks recur)."""
+    """(referenced names, string literals) of a node; cached for definitions and statements."""
     hit = _CACHE.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1], hit[2]
     names: set[str] = set()
     strings: set[str] = set()
-    for n in walk(node):
+    if isinstance(node, (list, tuple)) and any(isinstance(x, _CACHED_KINDS) for x in node):
+        for x in node:  # a body: each statement from the cache
+            n, s = _scan(x)
+            names |= n
+            strings |= s
+        return names, strings
+    if isinstance(node, (ast.BlockDef, ast.NetDef)):
+        n, s = _scan(node.body)  # statement by statement
+        names |= n
+        strings |= s
+        rest = [node.params, node.extends] if isinstance(node, ast.NetDef) else [node.params]
+    else:
+        rest = [node]
+    for n in walk(rest):
         if isinstance(n, ast.Name):
             names.add(n.id)
         elif isinstance(n, ast.Attr):
@@ -51,8 +68,8 @@ def _scan(node: Any) -> tuple[set[str], set[str]]:
             names.add(n.name)
         elif isinstance(n, ast.Str):
             strings.add(n.value)
-    if isinstance(node, (ast.BlockDef, ast.NetDef)):
-        if len(_CACHE) > 4096:
+    if isinstance(node, _CACHED_KINDS):
+        if len(_CACHE) > _CACHE_MAX:
             _CACHE.clear()
         _CACHE[id(node)] = (node, names, strings)
     return names, strings
