@@ -10,7 +10,7 @@ import re
 import pytest
 
 from archdsl.ops import OPS
-from archdsl.resolve.expr import BUILTINS
+from archdsl.resolve.functions import FUNCTIONS as BUILTINS
 from tests.conftest import ROOT
 
 VSCODE = ROOT / "editors" / "vscode"

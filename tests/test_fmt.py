@@ -405,7 +405,7 @@ def test_the_example_of_docs_fmt_md_is_what_fmt_prints():
 # ---- lint sees the same spec ------------------------------------------------------------------
 
 LINT_FIXTURES = sorted((ROOT / "tests" / "fixtures" / "lint").glob("*.arch"))
-NOQA_SPEC = """import std  # noqa: E501 (lines too long for fmt on purpose)
+NOQA_SPEC = """import std
 
 net n {
     input image [3, 32, 32]
@@ -418,7 +418,7 @@ net n {
          -> conv(16, k = 1, s = 2) -> columns(2) { conv(8) }  # archdsl: noqa AD102, AD101 -- a comment
     head = gap -> flatten -> linear(10)
 }
-"""
+"""  # noqa: E501 (lines too long for fmt on purpose)
 
 
 def _findings(path: Path, text: str):

@@ -309,7 +309,6 @@ async def test_completion_of_pipeline_elements_and_tensors(client):
     doc.close()
 
 
-@pytest.mark.xfail(strict=False, reason="archdsl.fmt lands with the formatter branch")
 async def test_formatting_the_document(client):
     from archdsl.fmt import format_text
 

@@ -18,7 +18,7 @@ from typing import Any
 from archdsl.diagnostics import Span
 from archdsl.lsp.positions import contains, span_size
 from archdsl.ops import OPS
-from archdsl.resolve.expr import BUILTINS
+from archdsl.resolve.functions import FUNCTIONS as BUILTINS
 from archdsl.syntax import ast
 
 BLOCK_INPUT = "in"

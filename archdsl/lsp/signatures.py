@@ -17,7 +17,7 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 
 from archdsl.ops import OpSpec
-from archdsl.resolve.expr import show
+from archdsl.resolve.values import show
 from archdsl.syntax import ast
 
 _BOUNDS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
@@ -109,6 +109,4 @@ def definition_signature(d: ast.BlockDef | ast.NetDef, texts: dict[str, str]) ->
 
 
 def function_signature(name: str, fn) -> str:
-    params = list(fn.params)
-    shown = [p if i < fn.required else f"{p} = …" for i, p in enumerate(params)]
-    return f"{name}({', '.join(shown)})"
+    return fn.usage  # "round(x, ndigits = none)", as docs/language.md writes it

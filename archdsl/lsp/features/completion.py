@@ -33,8 +33,9 @@ from archdsl.lsp.signatures import (
     param_arguments,
 )
 from archdsl.ops import OPS
-from archdsl.resolve.expr import BUILTINS, show
-from archdsl.resolve.resolver import JOINS
+from archdsl.resolve.constructs import JOINS
+from archdsl.resolve.functions import FUNCTIONS as BUILTINS
+from archdsl.resolve.values import show
 from archdsl.syntax import ast
 
 K = types.CompletionItemKind
@@ -215,10 +216,11 @@ def _keywords(ctx: Context, idx, analysis, frame) -> list[types.CompletionItem]:
                 out.append(_arg_item(k, typ, default, doc, "`columns`"))
     elif callee in BUILTINS:
         fn = BUILTINS[callee]
-        given |= set(fn.params[: frame.positional])
-        for i, p in enumerate(fn.params):
-            if p not in given:
-                out.append(_arg_item(p, "", None if i < fn.required else "…", fn.doc, f"`{callee}`"))
+        params = fn.signature.params
+        given |= {p.name for p in params[: frame.positional]}
+        for p in params:
+            if p.name not in given:
+                out.append(_arg_item(p.name, "", None if p.required else show(p.default), fn.doc, f"`{callee}`"))
     elif idx is not None:
         d = idx.blocks.get(callee) or (idx.nets.get(callee) if callee == ctx.extends else None)
         if d is not None:

@@ -25,8 +25,8 @@ from archdsl.lsp.index import Index, Meaning, Occurrence
 from archdsl.lsp.irinfo import GraphInfo, describe, describe_all, human
 from archdsl.lsp.signatures import definition_signature, function_signature, op_arguments, op_signature
 from archdsl.ops import OPS
-from archdsl.resolve.expr import show
 from archdsl.resolve.program import STD_PREFIX
+from archdsl.resolve.values import show
 from archdsl.syntax import ast
 
 
