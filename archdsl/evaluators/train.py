@@ -44,6 +44,7 @@ class TrainOptions(EvaluatorOptions):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else the CPU")
     max_memory_mb: float = Field(2048.0, gt=0, description="refuse nets whose training step needs more (MiB)")
+    threads: int | None = Field(1, ge=1, le=256, description="torch intra-op threads (None: torch's default)")
 
 
 def _classes_out(graph: Graph) -> int:
@@ -136,7 +137,7 @@ class Train:
         use_cuda = opts.device == "cuda" or (opts.device == "auto" and torch.cuda.is_available())
         device = torch.device("cuda" if use_cuda else "cpu")
         split = ds.split(opts.holdout, seed)
-        with common.deterministic(seed, strict=not use_cuda):
+        with common.deterministic(seed, strict=not use_cuda, threads=opts.threads):
             module = common.build(g, seed, self.name)
             return train_and_score(torch, module, split, opts, seed, device)
 
