@@ -43,7 +43,7 @@ ATTENDNEXT = ROOT / "specs" / "attendnext.arch"
 
 WIDTHS = [4, 8, 12, 16, 24, 32]
 CHOICES = {"d1": [1, 2, 3], "d2": [1, 2, 3], "d3": [1, 2, 3], "k": [3, 5], "act": ["relu", "silu", "hardswish"]}
-PROXIES = ("naswot", "synflow")
+PROXIES = ("naswot", "synflow", "zico")
 
 
 def sample(rng: np.random.Generator) -> dict:
@@ -153,7 +153,13 @@ def markdown(r: dict) -> str:
         "| score | Spearman ρ with accuracy |",
         "|---|---|",
     ]
-    names = {"naswot": "NASWOT (proxy)", "synflow": "synflow (proxy)", "params": "parameters", "macs": "MACs"}
+    names = {
+        "naswot": "NASWOT (proxy)",
+        "synflow": "synflow (proxy)",
+        "zico": "ZiCo (proxy)",
+        "params": "parameters",
+        "macs": "MACs",
+    }
     lines += [f"| {names[k]} | {v:+.3f} |" for k, v in c.items()]
     lines += [
         "",
