@@ -5,16 +5,16 @@ evaluation of AttendNeXt costs here.
     nice -n 10 python benchmarks/explore_proxies.py             # writes benchmarks/results/explore_proxies.{json,md}
     python benchmarks/explore_proxies.py --designs 8 --steps 100 --out /tmp/quick   # a smoke run
 
-Designs: ``--designs`` points (default 24) drawn with numpy's PCG64 (``--seed``) from the space of
+Designs: ``--designs`` points (default 20) drawn with numpy's PCG64 (``--seed``) from the space of
 benchmarks/proxy_space.arch (widths 4-32 per stage, depths 1-3, kernel 3 or 5, ReLU/SiLU/
 hardswish), each resolved through the resolver with the drawn values as overrides (what
-``archdsl ... -p NAME=VALUE`` does). For each: NASWOT and synflow with their default options (the
+``archdsl ... -p NAME=VALUE`` does). For each: NASWOT, synflow and ZiCo with their default options (the
 seeded initialisation), the parameter count and MACs (the classic baselines a proxy has to beat),
 and the ``train`` evaluator's held-out top-1 on scikit-learn's digits (``--steps`` AdamW steps,
 ``--batch`` images each). The proxies are *proxies*: the table says how far they track the short-training
 accuracy, itself only an estimate of a fully trained net's.
 
-Timing: NASWOT and synflow on specs/attendnext.arch (224x224, evaluated at their default reduced
+Timing: the three proxies on specs/attendnext.arch (224x224, evaluated at their default reduced
 resolution), median of 3 after one warm-up, with the machine's load average beside it (this
 machine's 2 cores are shared; the load makes the numbers vary).
 """
@@ -82,7 +82,7 @@ def finite(v: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--designs", type=int, default=24)
+    ap.add_argument("--designs", type=int, default=20)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
@@ -172,7 +172,23 @@ def markdown(r: dict) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {k} | {v['median_s']:.2f} | {v['median_cpu_s']:.2f} |" for k, v in t.items()]
-    lines += ["", f"Total run time: {r['total_s']:.0f} s.", ""]
+    lines += ["", f"Total run time: {r['total_s']:.0f} s.", "", "## The designs", ""]
+    lines += [
+        "| # | w1 w2 w3 | d1 d2 d3 | k | act | params | accuracy | NASWOT | synflow | ZiCo |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for x in r["rows"]:
+        p = x["point"]
+
+        def cell(v):
+            return "-inf" if v is None else f"{v:.1f}"
+
+        lines.append(
+            f"| {x['design']} | {p['w1']} {p['w2']} {p['w3']} | {p['d1']} {p['d2']} {p['d3']} | {p['k']} | {p['act']} "
+            f"| {x['params']:,} | {x['accuracy']:.3f} | {cell(x.get('naswot'))} | {cell(x.get('synflow'))} "
+            f"| {cell(x.get('zico'))} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -165,3 +165,17 @@ def test_a_dataset_too_large_for_the_budget(tmp_path):
             archdsl.load(TINY, classes=2), options={"data": str(data), "max_memory_mb": 0.001}
         )
     assert diag(exc).code in ("B505", "B506")
+
+
+def test_an_unreadable_class_folder(tmp_path, monkeypatch):
+    data = _bars(tmp_path / "d")
+    listing = Path.iterdir
+
+    def iterdir(self):
+        if self.name == "top":  # as if chmod 0 (which root would read anyway)
+            raise PermissionError(13, "Permission denied")
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    d = _fails(data)
+    assert "cannot list" in d.message and "top" in d.message
