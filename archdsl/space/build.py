@@ -27,7 +27,7 @@ from archdsl.resolve.expr import Evaluator
 from archdsl.resolve.program import Program
 from archdsl.resolve.resolver import Resolver
 from archdsl.resolve.suggest import NameIndex, suggest
-from archdsl.resolve.values import got, show, type_name
+from archdsl.resolve.values import got, show
 from archdsl.space.model import Choice, Domain, Fixed, FloatRange, IntRange, Space
 from archdsl.syntax import ast
 
@@ -88,6 +88,9 @@ def _category(v: Any) -> str:
     return "none"
 
 
+_PLURAL = {"boolean": "true or false", "number": "numbers", "string": "strings"}
+
+
 class _Builder:
     def __init__(self, prog: Program, sdef: ast.SpaceDef, resolver: Resolver):
         self.prog = prog
@@ -139,6 +142,7 @@ class _Builder:
                 )
         meta = self._meta()
         if self.diags:
+            self.diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span is not None else (0, 0))
             raise DiagnosticError(self.diags)
         return Space(sdef.name, net, domains, meta, sdef.span.file, sdef.span, defaults, sdef.name_span)
 
@@ -201,7 +205,7 @@ class _Builder:
                 self.diags.append(
                     Diagnostic(
                         "E344",
-                        f"parameter '{p.name}' takes {type_name(dflt)} values (its default is {show(dflt)}), "
+                        f"parameter '{p.name}' takes {_PLURAL[want]} (its default is {show(dflt)}), "
                         f"the space gives {got(v)}",
                         d.span,
                         notes=(f"'{p.name}' is declared at {p.span}",),
