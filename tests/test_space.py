@@ -103,7 +103,7 @@ def test_space_model_from_the_spec():
     assert list(s.searched()) == ["stem_block", "depth", "cols", "k", "extra", "width"]
     assert s.fixed() == {"classes": 5}
     assert s.size() == 2 * 3 * 3 * 2 * 2 * 3
-    assert s.domains["depth"].span.line == 24  # located, for diagnostics
+    assert s.domains["depth"].span.line == 25  # located, for diagnostics
 
 
 def test_default_point_takes_the_nets_default_where_it_lies_inside():
