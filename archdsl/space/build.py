@@ -226,13 +226,14 @@ class _Builder:
         b = bind(CHOICE, e.args, e.span, _CONST.eval)
         if not b.rest:
             raise error("E341", "choice() needs at least one value", e.span, help="e.g. choice(0.75, 1.0, 1.25)")
-        seen: list[Any] = []
+        seen: set[tuple[bool, Any]] = set()  # (is a boolean, value): true is not 1, 1 is 1.0
         for v, sp in zip(b.rest, b.rest_spans, strict=True):
             if not isinstance(v, (bool, int, float, str)) and v is not None:
                 raise error("E344", f"a choice is of numbers, strings, booleans or none, got {got(v)}", sp)
-            if any(isinstance(v, bool) == isinstance(s, bool) and v == s for s in seen):
+            key = (isinstance(v, bool), v)
+            if key in seen:
                 raise error("E341", f"choice() lists {show(v)} twice", sp, help="each value once")
-            seen.append(v)
+            seen.add(key)
         return Choice(tuple(b.rest), e.span)
 
     def _range(self, e: ast.FCall, sig: Signature) -> Domain:
