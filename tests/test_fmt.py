@@ -27,9 +27,7 @@ from archdsl.syntax.concrete import parse_concrete
 ROOT = Path(__file__).resolve().parent.parent
 STD = ROOT / "archdsl" / "stdlib" / "std.arch"
 SPECS = sorted((ROOT / "specs").rglob("*.arch"))
-FIXTURES = sorted(
-    [*(ROOT / "tests" / "fixtures" / "valid").rglob("*.arch"), *(ROOT / "tests" / "fixtures" / "spaces").rglob("*.arch")]
-)
+FIXTURES = sorted(p for sub in ("valid", "spaces") for p in (ROOT / "tests" / "fixtures" / sub).rglob("*.arch"))
 ALL = [*SPECS, STD, *FIXTURES]
 
 
@@ -267,7 +265,7 @@ CASES = {
     ),
     "a space: entries one a line, domains spaced like calls, never on one line": (
         "space s extends n(classes=10){width=choice( 0.75,1.0 )\n  depth=int(2,8,step=2)\n"
-        "lr=float(1e-4,1e-1,log=true)\n meta{max_params=4000000 constraint=\"AD101\"}}\nspace t extends n {}\n",
+        'lr=float(1e-4,1e-1,log=true)\n meta{max_params=4000000 constraint="AD101"}}\nspace t extends n {}\n',
         "space s extends n(classes = 10) {\n    width = choice(0.75, 1.0)\n    depth = int(2, 8, step = 2)\n"
         "    lr = float(1e-4, 1e-1, log = true)\n"
         '    meta {\n        max_params = 4000000\n        constraint = "AD101"\n    }\n}\n\nspace t extends n {}\n',
