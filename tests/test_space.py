@@ -368,3 +368,12 @@ def test_meta_values_are_checked_and_typed():
     with pytest.raises(DiagnosticError) as exc:
         load_space(text=bad)
     assert codes(exc) == ["E345"] and "no design can meet both" in exc.value.diagnostics[0].message
+
+
+def test_space_is_still_a_name_where_no_definition_can_start(tmp_path):
+    path = tmp_path / "kw.arch"
+    path.write_text(
+        "import std\nblock space(c) {\n    conv(c)\n}\n\n"
+        "net net_of_space(space = 8) {\n    input x [3, 8, 8]\n    y = space(space)\n}\n"
+    )
+    assert archdsl.load(path).nodes[0].args.c == 8
