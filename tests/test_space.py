@@ -375,7 +375,7 @@ def test_space_is_still_a_name_where_no_definition_can_start(tmp_path):
     path.write_text(
         "import std\nblock space(c) {\n    conv(c)\n}\n\n"
         "net a(space = 8) {\n    input x [3, 8, 8]\n    y = conv(space)\n}\n\n"
-        "net b {\n    input x [3, 8, 8]\n    space = space(4)\n}\n"
+        "net b {\n    input x [3, 8, 8]\n    y = space(4)\n}\n"
     )
     assert archdsl.load(path, net="a").nodes[0].args.c == 8
     assert archdsl.load(path, net="b").nodes[0].args.c == 4
