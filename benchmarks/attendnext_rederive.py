@@ -263,7 +263,7 @@ def search(trials: int, seed: int) -> tuple[list[dict], dict]:
         trial.set_constraint("depth", (MIN_DEPTH - rec["depth"]) / 10)
         return rec["a72_ms_1t"]
 
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=100, multivariate=True, group=True)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=40)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=trials)
