@@ -158,6 +158,27 @@ _TABLE: tuple[Code, ...] = (
     Code(
         "E330", "columns-mismatch", S, "arguments", "a columns count that does not match its body, or all columns off"
     ),
+    # search spaces (archdsl/space/, docs/language.md "Search spaces")
+    Code("E340", "duplicate-space-entry", S, "arguments", "a parameter given twice in a space"),
+    Code("E341", "empty-domain", S, "arguments", "an empty choice, a choice listing a value twice, a range with lo > hi"),
+    Code("E342", "bad-domain-step", S, "arguments", "a domain step of 0 or less, or one that does not divide hi - lo"),
+    Code("E343", "bad-log-domain", S, "arguments", "a log-scale range with lo of 0 or less, or with a step"),
+    Code(
+        "E344",
+        "domain-type-mismatch",
+        S,
+        "arguments",
+        "int() bounds that are not integers, or a domain value whose type does not fit the parameter's default",
+    ),
+    Code(
+        "E345",
+        "bad-space-meta",
+        S,
+        "arguments",
+        "a space meta value of the wrong type, an unknown lint rule in constraint, min above max",
+    ),
+    Code("E346", "unknown-space", S, "arguments", "no space, or no space of the asked name, in the file"),
+    Code("E347", "space-point-fails", S, "arguments", "a point of a space (sampled by check) that does not resolve"),
     # ---- E4xx: shapes ------------------------------------------------------------------------------
     Code("E401", "bad-input-shape", S, "shapes", "an input of the wrong shape (a net input, or an op's)"),
     Code("E402", "wrong-layout", S, "shapes", "a tensor of the wrong layout for an op (image, tokens, vector)"),
