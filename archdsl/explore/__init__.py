@@ -89,6 +89,7 @@ def configure(
     warmup: int = 3,
     threads: int | None = None,
     budgets: dict[str, Any] | None = None,
+    sources=None,
 ):
     """Check everything a study needs before any trial runs; returns (StudyConfig, LoadedSpace)."""
     from archdsl.space import load_space
@@ -100,7 +101,7 @@ def configure(
     if sampler not in SAMPLERS:
         make_sampler(sampler, None)  # raises the did-you-mean
     objs = parse_objectives([objectives] if isinstance(objectives, str) else list(objectives))
-    loaded = load_space(space_path, name=space)
+    loaded = load_space(space_path, name=space, sources=sources)
     cons = _constraints(constraints, dict(loaded.space.meta or {}), dict(budgets or {}))
     if cons.needs_latency:
         from .objectives import target_names

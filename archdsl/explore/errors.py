@@ -28,10 +28,10 @@ def missing_optuna() -> ExploreError:
 
 
 def require_optuna():
-    """``import optuna`` (quietly: Optuna's INFO log line per trial is not ours to print)."""
+    """``import optuna`` (quietly: Optuna logs every trial, and a failed one with its traceback; archdsl reports them itself)."""
     try:
         import optuna
     except ImportError:
         raise missing_optuna() from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna

@@ -131,7 +131,7 @@ class Measurer:
 
     def measure(self, graph: Graph, latency_target: str | None = None) -> dict[str, float]:
         """The metrics of ``graph``: params and MACs always, the rest as the objectives need."""
-        out: dict[str, float] = {"params": graph.total_params(), "macs": graph.total_macs()}
+        out: dict[str, float] = {"params": graph.total_params, "macs": graph.total_macs}
         names = {o.target for o in self.objectives if o.target}
         if latency_target:
             names.add(latency_target)

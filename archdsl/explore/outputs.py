@@ -46,10 +46,9 @@ def variant_text(
     """The canonical ``.arch`` text of one design (formatted)."""
     from archdsl.fmt import format_text
 
-    rel = os.path.relpath(Path(space_file).resolve(), Path(out_dir).resolve())
-    rel = Path(rel).as_posix()
+    rel = import_path(Path(space_file), Path(out_dir))
     objs = ", ".join(
-        f"{o.key} = {v:.6g}{(' ' + o.unit) if o.unit else ''} ({'min' if o.direction == 'minimize' else 'max'})"
+        f"{o.key} = {_num(v)}{(' ' + o.unit) if o.unit else ''} ({'min' if o.direction == 'minimize' else 'max'})"
         for o, v in zip(result.objectives, row.values or [])
     )
     from .constraints import Constraints
@@ -57,7 +56,7 @@ def variant_text(
     cons_lines = Constraints(
         **{k: (tuple(v) if k == "rules" else v) for k, v in result.constraints.items() if k in _CONSTRAINT_FIELDS}
     ).describe()
-    metrics = ", ".join(f"{k} = {v:.6g}" for k, v in sorted(row.metrics.items()) if isinstance(v, (int, float)))
+    metrics = ", ".join(f"{k} = {_num(v)}" for k, v in sorted(row.metrics.items()) if isinstance(v, (int, float)))
     header = [
         f"# Trial {row.number} of study {result.study!r}: a Pareto-optimal design of space {space_name}",
         "# (written by `archdsl explore`; a variant of the space's net at the trial's point).",
@@ -70,6 +69,20 @@ def variant_text(
     body = f"net {variant_name(space_name, row.number)} extends {net}({arglist})\n"
     text = "\n".join(header) + f'\n\nimport "{rel}"\n\n' + body
     return format_text(text, f"{variant_name(space_name, row.number)}.arch")
+
+
+def _num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1000 else f"{v:.6g}"
+
+
+def import_path(space_file: Path, out_dir: Path) -> str:
+    """How the written file imports the space: relative when both lie below the current folder
+    (a checkout moved elsewhere keeps working), else absolute."""
+    here = Path.cwd().resolve()
+    target, folder = space_file.resolve(), out_dir.resolve()
+    if target.is_relative_to(here) and folder.is_relative_to(here):
+        return Path(os.path.relpath(target, folder)).as_posix()
+    return target.as_posix()
 
 
 _CONSTRAINT_FIELDS = {"rules", "max_params", "min_params", "max_macs", "min_macs", "max_latency_ms", "latency_target"}

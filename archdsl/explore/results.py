@@ -119,7 +119,13 @@ def collect(study, storage_text: str, objectives: list[Objective], interrupted: 
     pareto: list[TrialRow] = []
     if any(r.feasible for r in rows):
         best = study.best_trials
-        pareto = [by_number[t.number] for t in best if by_number[t.number].feasible]
+        seen: set[str] = set()
+        for t in sorted(best, key=lambda t: t.number):
+            row = by_number[t.number]
+            key = json.dumps(row.point, sort_keys=True, default=str)
+            if row.feasible and key not in seen:  # a point tried twice is one design (its first trial)
+                seen.add(key)
+                pareto.append(row)
         pareto.sort(key=lambda r: (tuple(_sort_key(o, v) for o, v in zip(objectives, r.values or [])), r.number))
     rec = study.user_attrs.get(ATTR) or {}
     return ExploreResult(

@@ -17,6 +17,7 @@ objective: the sampler learns to avoid it, nothing crashes, and Optuna never rep
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from archdsl.diagnostics import DiagnosticError
@@ -65,10 +66,29 @@ class TrialRunner:
         self.constraints = constraints
         self.measurer = measurer
         self.rules = rules
+        self._seen: dict[str, tuple] = {}
 
     def __call__(self, trial) -> list[float] | float:
         point = suggest_point(trial, self.loaded.space.searched())
         trial.set_user_attr("point", point)
+        key = json.dumps(point, sort_keys=True, default=str)
+        if key in self._seen:  # the sampler proposed a point this worker measured already
+            return self._replay(trial, *self._seen[key])
+        result = self._evaluate(trial, point)
+        self._seen[key] = (dict(trial.user_attrs), dict(trial.constraints), result)
+        return result
+
+    @staticmethod
+    def _replay(trial, attrs: dict, constraints: dict, result):
+        for k, v in attrs.items():
+            if k != "point":
+                trial.set_user_attr(k, v)
+        for k, v in constraints.items():
+            trial.set_constraint(k, v)
+        trial.set_user_attr("repeat", True)
+        return result
+
+    def _evaluate(self, trial, point: dict[str, Any]) -> list[float] | float:
         try:
             graph = self.loaded.resolve(point)
         except DiagnosticError as exc:
