@@ -219,3 +219,14 @@ def show(study: str, storage: str) -> ExploreResult:
     else:  # a study archdsl did not create: name its objectives by position
         objs = [Objective(f"objective{i}", "score", d.name.lower()) for i, d in enumerate(s.directions)]
     return collect(s, spec.text, objs)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``archdsl.explore(...)`` keeps working once this package is imported: importing a
+    subpackage makes it the parent's attribute of that name, in place of archdsl's function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ExploreResult:
+        return explore(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
