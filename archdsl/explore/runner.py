@@ -218,6 +218,8 @@ def run_workers(
     """
     import multiprocessing
 
+    # create the tables and the study here, once: workers racing to create them would collide
+    open_study(cfg, open_storage(cfg.storage), cfg.parsed_objectives())
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     procs = []
