@@ -160,7 +160,7 @@ _TABLE: tuple[Code, ...] = (
     ),
     # search spaces (archdsl/space/, docs/language.md "Search spaces")
     Code("E340", "duplicate-space-entry", S, "arguments", "a parameter given twice in a space"),
-    Code("E341", "empty-domain", S, "arguments", "an empty choice, a choice listing a value twice, a range with lo > hi"),
+    Code("E341", "empty-domain", S, "arguments", "an empty choice, a value listed twice, a range with lo > hi"),
     Code("E342", "bad-domain-step", S, "arguments", "a domain step of 0 or less, or one that does not divide hi - lo"),
     Code("E343", "bad-log-domain", S, "arguments", "a log-scale range with lo of 0 or less, or with a step"),
     Code(

@@ -27,7 +27,7 @@ from archdsl.resolve.expr import Evaluator
 from archdsl.resolve.program import Program
 from archdsl.resolve.resolver import Resolver
 from archdsl.resolve.suggest import NameIndex, suggest
-from archdsl.resolve.values import got, show, type_name
+from archdsl.resolve.values import got, show
 from archdsl.space.model import Choice, Domain, Fixed, FloatRange, IntRange, Space
 from archdsl.syntax import ast
 
@@ -88,6 +88,9 @@ def _category(v: Any) -> str:
     return "none"
 
 
+_PLURAL = {"boolean": "true or false", "number": "numbers", "string": "strings"}
+
+
 class _Builder:
     def __init__(self, prog: Program, sdef: ast.SpaceDef, resolver: Resolver):
         self.prog = prog
@@ -139,6 +142,7 @@ class _Builder:
                 )
         meta = self._meta()
         if self.diags:
+            self.diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span is not None else (0, 0))
             raise DiagnosticError(self.diags)
         return Space(sdef.name, net, domains, meta, sdef.span.file, sdef.span, defaults, sdef.name_span)
 
@@ -201,7 +205,7 @@ class _Builder:
                 self.diags.append(
                     Diagnostic(
                         "E344",
-                        f"parameter '{p.name}' takes {type_name(dflt)} values (its default is {show(dflt)}), "
+                        f"parameter '{p.name}' takes {_PLURAL[want]} (its default is {show(dflt)}), "
                         f"the space gives {got(v)}",
                         d.span,
                         notes=(f"'{p.name}' is declared at {p.span}",),
@@ -222,13 +226,14 @@ class _Builder:
         b = bind(CHOICE, e.args, e.span, _CONST.eval)
         if not b.rest:
             raise error("E341", "choice() needs at least one value", e.span, help="e.g. choice(0.75, 1.0, 1.25)")
-        seen: list[Any] = []
+        seen: set[tuple[bool, Any]] = set()  # (is a boolean, value): true is not 1, 1 is 1.0
         for v, sp in zip(b.rest, b.rest_spans, strict=True):
             if not isinstance(v, (bool, int, float, str)) and v is not None:
                 raise error("E344", f"a choice is of numbers, strings, booleans or none, got {got(v)}", sp)
-            if any(isinstance(v, bool) == isinstance(s, bool) and v == s for s in seen):
+            key = (isinstance(v, bool), v)
+            if key in seen:
                 raise error("E341", f"choice() lists {show(v)} twice", sp, help="each value once")
-            seen.append(v)
+            seen.add(key)
         return Choice(tuple(b.rest), e.span)
 
     def _range(self, e: ast.FCall, sig: Signature) -> Domain:

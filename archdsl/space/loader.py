@@ -98,7 +98,7 @@ class LoadedSpace:
             raise error(
                 "E302",
                 f"space '{self.space.name}' has no parameter '{unknown[0]}'",
-                self.space.span,
+                self.space.name_span,
                 help=did_you_mean(unknown[0], set(self.space.domains))
                 or "parameters: " + ", ".join(self.space.domains),
             )
