@@ -96,6 +96,7 @@ RANGES: tuple[Range, ...] = (
     Range("B200", "B299", "onnx", "backends/onnx", "the ONNX backend"),
     Range("B300", "B399", "graphviz", "backends/graphviz", "the Graphviz renderer"),
     Range("B400", "B499", "bench", "backends/bench", "benchmark targets (reserved; they report no codes yet)"),
+    Range("B500", "B599", "evaluators", "archdsl/evaluators", "accuracy evaluators: zero-cost proxies, short training"),
     Range("B900", "B999", "third-party", "a third-party package", "third-party backends; archdsl never uses these"),
 )
 
@@ -235,6 +236,32 @@ _TABLE: tuple[Code, ...] = (
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"
     ),
     Code("B302", "dot-failed", T, "graphviz", "the Graphviz 'dot' program failed"),
+    # ---- B5xx: accuracy evaluators -----------------------------------------------------------------
+    Code("B501", "unknown-evaluator", U, "evaluators", "no installed evaluator has this name"),
+    Code("B502", "evaluator-missing-dependency", T, "evaluators", "a package an evaluator needs is not installed"),
+    Code("B503", "unknown-evaluator-option", U, "evaluators", "an option the evaluator does not have"),
+    Code("B504", "invalid-evaluator-option", U, "evaluators", "an evaluator option of the wrong type or out of range"),
+    Code(
+        "B505",
+        "over-evaluator-budget",
+        T,
+        "evaluators",
+        "a net too big for the evaluator's memory budget (refused before anything is allocated)",
+    ),
+    Code(
+        "B506",
+        "unreadable-dataset",
+        S,
+        "evaluators",
+        "a dataset folder that is missing, malformed, too large, or holds a file that is not an image",
+    ),
+    Code(
+        "B507",
+        "evaluation-failed",
+        T,
+        "evaluators",
+        "the evaluator cannot score this net (no suitable layers, a smaller input it does not fit, NaN)",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
