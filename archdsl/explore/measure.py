@@ -168,6 +168,8 @@ class Measurer:
 
 
 def accuracy_percent(evaluator: Any, value: float) -> float:
-    """An evaluator's score as a percentage: evaluators declaring ``unit = "fraction"`` (0–1) are
-    scaled by 100; others are taken to be in percent already (docs/explore.md, NetScore)."""
-    return value * 100.0 if getattr(evaluator, "unit", "percent") == "fraction" else value
+    """An accuracy evaluator's score in percent, for NetScore: an evaluator may declare ``unit``
+    (``"fraction"`` or ``"percent"``); without one, an evaluator of kind ``accuracy`` gives a
+    fraction in [0, 1] (as archdsl's ``train`` does) and is scaled by 100."""
+    unit = getattr(evaluator, "unit", None) or ("fraction" if getattr(evaluator, "kind", "") == "accuracy" else "percent")
+    return value * 100.0 if unit == "fraction" else value

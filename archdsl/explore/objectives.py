@@ -36,6 +36,8 @@ class Objective:
     direction: str
     target: str | None = None
     evaluator: str | None = None
+    proxy: bool = False
+    """a zero-cost proxy's score (labelled "proxy" wherever it is shown)"""
 
     @property
     def unit(self) -> str:
@@ -51,6 +53,8 @@ class Objective:
         return math.inf if self.direction == "minimize" else -math.inf
 
     def label(self) -> str:
+        if self.proxy:
+            return f"{self.key} (proxy)"
         return f"{self.key} ({self.unit})" if self.unit else self.key
 
 
@@ -118,7 +122,7 @@ def parse_objective(text: str, targets: set[str] | None = None, evaluators: set[
             listing += " (no accuracy evaluator is installed)"
         raise ExploreError(f"unknown objective '{name}'", f"{hint} {listing}" if hint else listing)
     if want is not None and want != obj.direction:
-        obj = Objective(obj.key, obj.kind, want, obj.target, obj.evaluator)
+        obj = Objective(obj.key, obj.kind, want, obj.target, obj.evaluator, obj.proxy)
     return obj
 
 
@@ -132,17 +136,34 @@ def _lookup(name: str, targets: set[str], evaluators: set[str]) -> Objective | N
         if name.endswith(suffix) and name[: -len(suffix)] in targets:
             return Objective(name, kind, direction, target=name[: -len(suffix)])
     if name.startswith("netscore/") and name[9:] in evaluators:
+        _require_accuracy(name[9:])
         return Objective(name, "netscore", "maximize", evaluator=name[9:])
     ev = name[6:] if name.startswith("score/") else name
     if ev in evaluators:
-        return Objective(f"score/{ev}", "score", _evaluator_direction(ev), evaluator=ev)
+        direction, proxy = _evaluator_facts(ev)
+        return Objective(f"score/{ev}", "score", direction, evaluator=ev, proxy=proxy)
     return None
 
 
-def _evaluator_direction(name: str) -> str:
+def _require_accuracy(name: str) -> None:
+    """NetScore's a is an accuracy in percent: a zero-cost proxy's score is no such thing."""
     from .measure import load_evaluator
 
-    return "maximize" if getattr(load_evaluator(name), "higher_is_better", True) else "minimize"
+    kind = getattr(load_evaluator(name), "kind", "proxy")
+    if kind != "accuracy":
+        raise ExploreError(
+            f"NetScore needs an accuracy evaluator, and '{name}' is a {kind}",
+            "use netscore/train (short training), or the proxy itself as an objective: --objective " + name,
+        )
+
+
+def _evaluator_facts(name: str) -> tuple[str, bool]:
+    """(direction, is a proxy) of an evaluator, as it declares them."""
+    from .measure import load_evaluator
+
+    ev = load_evaluator(name)
+    direction = "maximize" if getattr(ev, "higher_is_better", True) else "minimize"
+    return direction, getattr(ev, "kind", "proxy") == "proxy"
 
 
 def parse_objectives(texts: list[str]) -> list[Objective]:

@@ -48,7 +48,8 @@ def variant_text(
 
     rel = import_path(Path(space_file), Path(out_dir))
     objs = ", ".join(
-        f"{o.key} = {_num(v)}{(' ' + o.unit) if o.unit else ''} ({'min' if o.direction == 'minimize' else 'max'})"
+        f"{o.key} = {_num(v)}{(' ' + o.unit) if o.unit else ''}{' (a proxy)' if o.proxy else ''}"
+        f" ({'min' if o.direction == 'minimize' else 'max'})"
         for o, v in zip(result.objectives, row.values or [])
     )
     from .constraints import Constraints

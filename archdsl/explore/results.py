@@ -66,7 +66,9 @@ class ExploreResult:
             "study": self.study,
             "storage": self.storage,
             "space": self.space,
-            "objectives": [{"key": o.key, "direction": o.direction, "unit": o.unit} for o in self.objectives],
+            "objectives": [
+                {"key": o.key, "direction": o.direction, "unit": o.unit, "proxy": o.proxy} for o in self.objectives
+            ],
             "constraints": self.constraints,
             "trials": {
                 "total": len(self.trials),
