@@ -86,15 +86,29 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         common = {"trials": args.trials, "seed": 0, "constraints": "AD101,AD102,AD103,AD104"}
-        rows.append(timed("a72 + params, AttendNeXt widths, SQLite", space_path=WIDTHS,
-                          objectives=["a72_latency", "params"], storage=f"sqlite:///{tmp}/a.db", **common))  # fmt: skip
+        rows.append(
+            timed(
+                "a72 + params, AttendNeXt widths, SQLite",
+                space_path=WIDTHS,
+                objectives=["a72_latency", "params"],
+                storage=f"sqlite:///{tmp}/a.db",
+                **common,
+            )
+        )
         try:
             import torch
 
             torch.set_num_threads(1)
-            rows.append(timed("a72 + params + naswot (proxy), AttendNeXt widths, SQLite", space_path=WIDTHS,
-                              objectives=["a72_latency", "params", "naswot"], storage=f"sqlite:///{tmp}/b.db",
-                              evaluator_options={"batch": 4, "resolution": "native"}, **common))  # fmt: skip
+            rows.append(
+                timed(
+                    "a72 + params + naswot (proxy), AttendNeXt widths, SQLite",
+                    space_path=WIDTHS,
+                    objectives=["a72_latency", "params", "naswot"],
+                    storage=f"sqlite:///{tmp}/b.db",
+                    evaluator_options={"batch": 4, "resolution": "native"},
+                    **common,
+                )
+            )
         except ImportError:
             print("torch not installed: no proxy measurement", file=sys.stderr)
         from tests.postgres import find_bindir, start_cluster
@@ -105,9 +119,18 @@ def main() -> None:
             cluster = start_cluster()
             try:
                 for workers in (1, 2):
-                    rows.append(timed(f"a72 + params, tiny space, PostgreSQL, {workers} worker(s)", space_path=TINY,
-                                      objectives=["a72_latency", "params"], storage=cluster.url, study=f"w{workers}",
-                                      trials=args.pg_trials, seed=0, workers=workers))  # fmt: skip
+                    rows.append(
+                        timed(
+                            f"a72 + params, tiny space, PostgreSQL, {workers} worker(s)",
+                            space_path=TINY,
+                            objectives=["a72_latency", "params"],
+                            storage=cluster.url,
+                            study=f"w{workers}",
+                            trials=args.pg_trials,
+                            seed=0,
+                            workers=workers,
+                        )
+                    )
             finally:
                 cluster.stop()
     pg = {r["label"]: r for r in rows if "PostgreSQL" in r["label"]}
@@ -133,7 +156,8 @@ def main() -> None:
     ]
     for r in rows:
         lines.append(
-            f"| {r['label']} | {r['trials']} | {r['evaluated']} | {r['feasible']} | {r['wall_s']} | {r['trials_span_s']} | "
+            f"| {r['label']} | {r['trials']} | {r['evaluated']} | {r['feasible']} | {r['wall_s']} | "
+            f"{r['trials_span_s']} | "
             f"{r['trials_per_min']} | {r['evaluated_per_min']} |"
         )
     lines += [

@@ -28,7 +28,10 @@ PG_USER = "archdsl-pg"
 
 def find_bindir() -> Path | None:
     """The newest /usr/lib/postgresql/N/bin holding initdb and pg_ctl (15 preferred when present)."""
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0)
+    dirs = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
+    )
     preferred = [d for d in dirs if Path(d).parent.name == "15"] + dirs[::-1]
     for d in preferred:
         if (Path(d) / "initdb").is_file() and (Path(d) / "pg_ctl").is_file():
@@ -112,14 +115,25 @@ def start_cluster() -> Cluster:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
         )
         cluster.run(
-            str(bindir / "pg_ctl"), "-D", str(cluster.data), "-o", opts, "-l", str(root / "log"), "-w", "-t", "60",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(cluster.data),
+            "-o",
+            opts,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
             "start",
-        )  # fmt: skip
+        )
         psql = bindir / "psql"
         if not psql.is_file():
             psql = Path(shutil.which("psql") or "psql")
         for sql in ("CREATE ROLE archdsl LOGIN", "CREATE DATABASE archdsl OWNER archdsl"):
-            cluster.run(str(psql), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-d", "postgres", "-c", sql)
+            cluster.run(
+                str(psql), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-d", "postgres", "-c", sql
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as s:

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("optuna")
 
-from tests.conftest import ROOT, run_cli  # noqa: E402
+from tests.conftest import ROOT, run_cli
 
 TINY = str(ROOT / "tests" / "fixtures" / "explore" / "tiny_search.arch")
 
@@ -27,9 +27,23 @@ def _no_traceback(r):
 def test_every_pareto_design_is_written_and_passes_check_and_lint(tmp_path):
     out = tmp_path / "out"
     r = run_cli(
-        "explore", TINY, "--objective", "params", "--objective", "a72_latency", "--trials", "12", "--seed", "0",
-        "--storage", str(tmp_path / "s.db"), "-o", str(out), "--plot", str(tmp_path / "front.png"),
-    )  # fmt: skip
+        "explore",
+        TINY,
+        "--objective",
+        "params",
+        "--objective",
+        "a72_latency",
+        "--trials",
+        "12",
+        "--seed",
+        "0",
+        "--storage",
+        str(tmp_path / "s.db"),
+        "-o",
+        str(out),
+        "--plot",
+        str(tmp_path / "front.png"),
+    )
     assert r.returncode == 0, r.stderr
     _no_traceback(r)
     files = sorted(out.glob("*.arch"))
@@ -52,15 +66,30 @@ def _formatted(text, f):
 
 def test_json_and_show_agree_and_the_plot_is_deterministic(tmp_path):
     db = str(tmp_path / "s.db")
-    r = run_cli("explore", TINY, "--objective", "params:min", "--trials", "10", "--seed", "2", "--storage", db,
-                "--format", "json", "-o", str(tmp_path / "o"))  # fmt: skip
+    r = run_cli(
+        "explore",
+        TINY,
+        "--objective",
+        "params:min",
+        "--trials",
+        "10",
+        "--seed",
+        "2",
+        "--storage",
+        db,
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "o"),
+    )
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["trials"]["total"] == 10 and data["pareto"] and all(p["feasible"] for p in data["pareto"])
     plots = []
     for i in range(2):
-        s = run_cli("explore", "show", "tiny_search", "--storage", db, "--format", "json",
-                    "--plot", str(tmp_path / f"p{i}.svg"))  # fmt: skip
+        s = run_cli(
+            "explore", "show", "tiny_search", "--storage", db, "--format", "json", "--plot", str(tmp_path / f"p{i}.svg")
+        )
         assert s.returncode == 0, s.stderr
         shown = json.loads(s.stdout)
         assert shown["pareto"] == data["pareto"] and shown["objectives"] == data["objectives"]
@@ -121,22 +150,55 @@ def _complete(db) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigint_stops_cleanly_and_rerunning_resumes(tmp_path, workers):
     db = tmp_path / "s.db"
-    cmd = [sys.executable, "-m", "archdsl", "explore", TINY, "--objective", "params", "--trials", "100000",
-           "--timeout", "300", "--storage", str(db), "--no-plot", "-o", str(tmp_path / "o"), "--seed", "0",
-           "--workers", str(workers)]  # fmt: skip
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "archdsl",
+        "explore",
+        TINY,
+        "--objective",
+        "params",
+        "--trials",
+        "100000",
+        "--timeout",
+        "300",
+        "--storage",
+        str(db),
+        "--no-plot",
+        "-o",
+        str(tmp_path / "o"),
+        "--seed",
+        "0",
+        "--workers",
+        str(workers),
+    ]
+    p = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"}
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and sum(s == "COMPLETE" for _, s in _complete(db)) < 3:
         time.sleep(0.2)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     first = _complete(db)
     assert first and all(s == "COMPLETE" for _, s in first), first  # the running trials finished: none lost
-    r = run_cli("explore", TINY, "--objective", "params", "--trials", "3", "--storage", str(db), "--no-plot",
-                "-o", str(tmp_path / "o"), "--seed", "0")  # fmt: skip
+    r = run_cli(
+        "explore",
+        TINY,
+        "--objective",
+        "params",
+        "--trials",
+        "3",
+        "--storage",
+        str(db),
+        "--no-plot",
+        "-o",
+        str(tmp_path / "o"),
+        "--seed",
+        "0",
+    )
     assert r.returncode == 0, r.stderr
     after = _complete(db)
     assert [n for n, _ in after] == list(range(len(first) + 3))

@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("optuna")
 
-import archdsl  # noqa: E402
-from archdsl.explore import Constraints, ExploreError, netscore  # noqa: E402
-from archdsl.explore.objectives import parse_objective, parse_objectives  # noqa: E402
-from archdsl.explore.storage import parse_storage  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+import archdsl
+from archdsl.explore import Constraints, ExploreError, netscore
+from archdsl.explore.objectives import parse_objective, parse_objectives
+from archdsl.explore.storage import parse_storage
+from tests.conftest import ROOT
 
 TINY = ROOT / "tests" / "fixtures" / "explore" / "tiny_search.arch"
 
@@ -83,10 +83,14 @@ def test_lint_constraints_from_the_command_line_replace_the_meta():
 def test_same_seed_same_trials_on_fresh_sqlite(tmp_path):
     runs = []
     for i in range(2):
-        r = archdsl.explore(TINY, objectives=["params", "a72_latency"], trials=12, seed=7, storage=f"sqlite:///{tmp_path / f'{i}.db'}")
+        r = archdsl.explore(
+            TINY, objectives=["params", "a72_latency"], trials=12, seed=7, storage=f"sqlite:///{tmp_path / f'{i}.db'}"
+        )
         runs.append([(t.number, t.point, t.values) for t in r.trials])
     assert runs[0] == runs[1]
-    other = archdsl.explore(TINY, objectives=["params", "a72_latency"], trials=12, seed=8, storage=f"sqlite:///{tmp_path / 'x.db'}")
+    other = archdsl.explore(
+        TINY, objectives=["params", "a72_latency"], trials=12, seed=8, storage=f"sqlite:///{tmp_path / 'x.db'}"
+    )
     assert [t.point for t in other.trials] != [p for _, p, _ in runs[0]]
 
 
@@ -100,13 +104,20 @@ def test_resuming_continues_the_trial_numbers_and_does_not_replay_points(tmp_pat
 
 def test_nsga2_multi_objective_front_is_feasible_and_non_dominated(tmp_path):
     r = archdsl.explore(
-        TINY, objectives=["params", "a72_latency"], trials=16, seed=1, sampler="nsga2", population=4,
+        TINY,
+        objectives=["params", "a72_latency"],
+        trials=16,
+        seed=1,
+        sampler="nsga2",
+        population=4,
         storage=f"sqlite:///{tmp_path / 's.db'}",
-    )  # fmt: skip
+    )
     assert r.pareto and all(t.feasible for t in r.pareto)
     feasible = [t for t in r.trials if t.feasible]
     for p in r.pareto:
-        assert not any(q.values[0] <= p.values[0] and q.values[1] <= p.values[1] and q.values != p.values for q in feasible)
+        assert not any(
+            q.values[0] <= p.values[0] and q.values[1] <= p.values[1] and q.values != p.values for q in feasible
+        )
 
 
 def test_netscore_matches_the_definition():

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("optuna")
 pytest.importorskip("psycopg")
 
-from tests.conftest import ROOT, run_cli  # noqa: E402
+from tests.conftest import ROOT, run_cli
 
 TINY = str(ROOT / "tests" / "fixtures" / "explore" / "tiny_search.arch")
 
@@ -27,8 +27,23 @@ def _trials(url, study):
 
 
 def _cmd(url, study, trials, *extra):
-    return [sys.executable, "-m", "archdsl", "explore", TINY, "--objective", "params,a72_latency",
-            "--storage", url, "--study", study, "--trials", str(trials), "--no-plot", *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "archdsl",
+        "explore",
+        TINY,
+        "--objective",
+        "params,a72_latency",
+        "--storage",
+        url,
+        "--study",
+        study,
+        "--trials",
+        str(trials),
+        "--no-plot",
+        *extra,
+    ]
 
 
 def test_two_concurrent_processes_join_one_study(postgres_url, tmp_path):
@@ -37,12 +52,18 @@ def test_two_concurrent_processes_join_one_study(postgres_url, tmp_path):
     assert r.returncode == 0, r.stderr
     env = {**os.environ, "NO_COLOR": "1"}
     procs = [
-        subprocess.Popen(_cmd(postgres_url, "joint", 6, "--seed", str(i + 1), "-o", str(tmp_path / f"o{i + 1}")),
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            _cmd(postgres_url, "joint", 6, "--seed", str(i + 1), "-o", str(tmp_path / f"o{i + 1}")),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     for p in procs:
-        out, err = p.communicate(timeout=300)
+        _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
     trials = _trials(postgres_url, "joint")
     assert sorted(n for n, _ in trials) == list(range(14))  # 2 + 6 + 6: the sum, no number twice

@@ -67,7 +67,9 @@ def _target_options(items: list[str] | None) -> dict[str, dict]:
 
     out: dict[str, dict] = {}
     shared = {}
-    for k, v in parse_overrides([i.replace(".", "__", 1) if "." in i.split("=", 1)[0] else i for i in items or []]).items():
+    for k, v in parse_overrides(
+        [i.replace(".", "__", 1) if "." in i.split("=", 1)[0] else i for i in items or []]
+    ).items():
         if "__" in k:
             t, key = k.split("__", 1)
             out.setdefault(t, {})[key] = v
@@ -137,15 +139,21 @@ def _print(result, fmt: str) -> None:
 def run(
     space_file: Path = typer.Argument(..., metavar="SPACE", help="A spec file with a `space` definition."),
     space: str = typer.Option(None, "--space", help="The space to explore (default: the file's only space)."),
-    objective: list[str] = typer.Option(None, "--objective", help="An objective, NAME[:min|max]; repeat or comma-separate."),
+    objective: list[str] = typer.Option(
+        None, "--objective", help="An objective, NAME[:min|max]; repeat or comma-separate."
+    ),
     constraint: list[str] = typer.Option(None, "--constraint", help="Lint rule codes that must report nothing."),
     max_params: int = typer.Option(None, "--max-params", min=1, help="Budget: at most this many parameters."),
     min_params: int = typer.Option(None, "--min-params", min=0, help="Budget: at least this many parameters."),
     max_macs: int = typer.Option(None, "--max-macs", min=1, help="Budget: at most this many MACs."),
     min_macs: int = typer.Option(None, "--min-macs", min=0, help="Budget: at least this many MACs."),
-    max_latency_ms: float = typer.Option(None, "--max-latency-ms", min=0.0, help="Budget: latency on --latency-target."),
+    max_latency_ms: float = typer.Option(
+        None, "--max-latency-ms", min=0.0, help="Budget: latency on --latency-target."
+    ),
     latency_target: str = typer.Option(None, "--latency-target", help="Target of --max-latency-ms (default a72)."),
-    trials: int = typer.Option(None, "--trials", "-n", min=1, help="Trials to run now (default 20; with --timeout: no limit)."),
+    trials: int = typer.Option(
+        None, "--trials", "-n", min=1, help="Trials to run now (default 20; with --timeout: no limit)."
+    ),
     timeout: float = typer.Option(None, "--timeout", min=0.0, help="Stop starting trials after this many seconds."),
     sampler: str = typer.Option("tpe", "--sampler", help="tpe (default), nsga2 or random."),
     population: int = typer.Option(50, "--population", min=2, help="NSGA-II's population size."),
@@ -153,7 +161,9 @@ def run(
     storage: str = typer.Option(None, "--storage", help="sqlite:///PATH, PATH.db, postgresql://... or journal:PATH."),
     study: str = typer.Option(None, "--study", help="The study to create or join (default: the space's name)."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, max=256, help="Local worker processes."),
-    output: Path = typer.Option(None, "-o", "--output", help="Folder for the Pareto designs (default build/explore/STUDY)."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Folder for the Pareto designs (default build/explore/STUDY)."
+    ),
     plot: Path = typer.Option(None, "--plot", help="Pareto plot file, .png or .svg (default OUTPUT/pareto.svg)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw the plot."),
     target_option: list[str] = typer.Option(None, "-O", help="Target option KEY=VALUE (or TARGET.KEY=VALUE)."),
@@ -178,15 +188,31 @@ def run(
     try:
         rules = parse_rules(constraint) if constraint else ()
         budgets = {
-            "max_params": max_params, "min_params": min_params, "max_macs": max_macs, "min_macs": min_macs,
-            "max_latency_ms": max_latency_ms, "latency_target": latency_target,
-        }  # fmt: skip
+            "max_params": max_params,
+            "min_params": min_params,
+            "max_macs": max_macs,
+            "min_macs": min_macs,
+            "max_latency_ms": max_latency_ms,
+            "latency_target": latency_target,
+        }
         cfg, loaded = configure(
-            space_file, objectives=objective or [], constraints={"rules": rules} if rules else None, storage=storage,
-            study=study, space=space, sampler=sampler, seed=seed, population=population,
-            target_options=_target_options(target_option), evaluator_options=parse_overrides(eval_option),
-            runs=runs, warmup=warmup, threads=threads, sources=sources, budgets={k: v for k, v in budgets.items() if v is not None},
-        )  # fmt: skip
+            space_file,
+            objectives=objective or [],
+            constraints={"rules": rules} if rules else None,
+            storage=storage,
+            study=study,
+            space=space,
+            sampler=sampler,
+            seed=seed,
+            population=population,
+            target_options=_target_options(target_option),
+            evaluator_options=parse_overrides(eval_option),
+            runs=runs,
+            warmup=warmup,
+            threads=threads,
+            sources=sources,
+            budgets={k: v for k, v in budgets.items() if v is not None},
+        )
     except DiagnosticError as exc:
         print_diagnostics(_with_file(exc.diagnostics, space_file), sources)
         raise exit_for(exc.diagnostics) from None

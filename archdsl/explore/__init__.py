@@ -107,7 +107,9 @@ def configure(
         from .objectives import target_names
 
         if cons.latency_target not in target_names():
-            raise ExploreError(f"unknown latency target '{cons.latency_target}'", "targets: " + ", ".join(sorted(target_names())))
+            raise ExploreError(
+                f"unknown latency target '{cons.latency_target}'", "targets: " + ", ".join(sorted(target_names()))
+            )
     spec = parse_storage(storage or default_storage(loaded.space.name))
     cfg = StudyConfig(
         space_path=str(space_path),
@@ -165,9 +167,17 @@ def explore(
     budget_keys = ("max_params", "min_params", "max_macs", "min_macs", "max_latency_ms")
     budgets = {k: options.pop(k) for k in budget_keys if k in options}
     cfg, loaded = configure(
-        space_path, objectives=objectives, constraints=constraints, storage=storage, study=study, space=space,
-        sampler=sampler, seed=seed, budgets=budgets, **options,
-    )  # fmt: skip
+        space_path,
+        objectives=objectives,
+        constraints=constraints,
+        storage=storage,
+        study=study,
+        space=space,
+        sampler=sampler,
+        seed=seed,
+        budgets=budgets,
+        **options,
+    )
     if workers > 1:
         interrupted = run_workers(cfg, trials, timeout, workers)
     else:
@@ -209,7 +219,9 @@ def show(study: str, storage: str) -> ExploreResult:
     st = open_storage(spec)
     names = [s.study_name for s in optuna.get_all_study_summaries(st, include_best_trial=False)]
     if study not in names:
-        hint = did_you_mean(study, set(names)) or ("studies: " + ", ".join(sorted(names)) if names else "it holds no study")
+        hint = did_you_mean(study, set(names)) or (
+            "studies: " + ", ".join(sorted(names)) if names else "it holds no study"
+        )
         raise ExploreError(f"no study named '{study}' in {spec.text}", hint)
     s = optuna.load_study(study_name=study, storage=st)
     rec = s.user_attrs.get(ATTR) or {}

@@ -22,13 +22,12 @@ class ExploreError(Exception):
 
 
 def missing_optuna() -> ExploreError:
-    return ExploreError(
-        "archdsl explore needs Optuna, which is not installed", "pip install 'archdsl[explore]'", TOOL
-    )
+    return ExploreError("archdsl explore needs Optuna, which is not installed", "pip install 'archdsl[explore]'", TOOL)
 
 
 def require_optuna():
-    """``import optuna`` (quietly: Optuna logs every trial, and a failed one with its traceback; archdsl reports them itself)."""
+    """``import optuna``, quietly: Optuna logs every trial, and a failed one with its traceback;
+    archdsl reports them itself."""
     try:
         import optuna
     except ImportError:

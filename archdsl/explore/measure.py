@@ -13,6 +13,7 @@ A failure of the tool (a device unreachable) is an :class:`ExploreError` and sto
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 from pathlib import Path
@@ -151,7 +152,9 @@ class Measurer:
                 acc = accuracy_percent(self.evaluators[o.evaluator], metrics[f"score/{o.evaluator}"])
                 ns = netscore(acc, int(metrics["params"]), int(metrics["macs"]))
                 if ns is None:
-                    raise PointError(f"NetScore is undefined for accuracy {acc:g}% (it needs a > 0, params and MACs > 0)")
+                    raise PointError(
+                        f"NetScore is undefined for accuracy {acc:g}% (it needs a > 0, params and MACs > 0)"
+                    )
                 metrics[o.key] = ns
                 vals.append(ns)
             else:
@@ -160,10 +163,8 @@ class Measurer:
 
     def close(self) -> None:
         for t in self.targets.values():
-            try:
+            with contextlib.suppress(Exception):  # a target failing to close must not hide the results
                 t.close()
-            except Exception:  # a target that fails to close must not hide the study's result
-                pass
         self._tmp.cleanup()
 
 
@@ -171,5 +172,7 @@ def accuracy_percent(evaluator: Any, value: float) -> float:
     """An accuracy evaluator's score in percent, for NetScore: an evaluator may declare ``unit``
     (``"fraction"`` or ``"percent"``); without one, an evaluator of kind ``accuracy`` gives a
     fraction in [0, 1] (as archdsl's ``train`` does) and is scaled by 100."""
-    unit = getattr(evaluator, "unit", None) or ("fraction" if getattr(evaluator, "kind", "") == "accuracy" else "percent")
+    unit = getattr(evaluator, "unit", None) or (
+        "fraction" if getattr(evaluator, "kind", "") == "accuracy" else "percent"
+    )
     return value * 100.0 if unit == "fraction" else value

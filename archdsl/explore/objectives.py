@@ -58,7 +58,9 @@ class Objective:
         return f"{self.key} ({self.unit})" if self.unit else self.key
 
 
-def netscore(accuracy_percent: float, params: int, macs: int, alpha: float = 2.0, beta: float = 0.5, gamma: float = 0.5):
+def netscore(
+    accuracy_percent: float, params: int, macs: int, alpha: float = 2.0, beta: float = 0.5, gamma: float = 0.5
+):
     """NetScore Ω = 20·log10(a^α / (p^β · m^γ)) (Wong 2018, eq. 1), in decibels.
 
     ``a``: top-1 accuracy in percent (0–100); ``p``: parameters in millions; ``m``:

@@ -50,7 +50,7 @@ def variant_text(
     objs = ", ".join(
         f"{o.key} = {_num(v)}{(' ' + o.unit) if o.unit else ''}{' (a proxy)' if o.proxy else ''}"
         f" ({'min' if o.direction == 'minimize' else 'max'})"
-        for o, v in zip(result.objectives, row.values or [])
+        for o, v in zip(result.objectives, row.values or [], strict=False)
     )
     from .constraints import Constraints
 
@@ -98,9 +98,14 @@ def write_variants(result: ExploreResult, out_dir: Path, loaded) -> list[str]:
     files = []
     for row in result.pareto:
         text = variant_text(
-            result, row, space_file=Path(space.file or loaded_path(loaded)), space_name=space.name, net=space.net,
-            fixed=space.fixed(), out_dir=out_dir,
-        )  # fmt: skip
+            result,
+            row,
+            space_file=Path(space.file or loaded_path(loaded)),
+            space_name=space.name,
+            net=space.net,
+            fixed=space.fixed(),
+            out_dir=out_dir,
+        )
         path = out_dir / f"{variant_name(space.name, row.number)}.arch"
         atomic_write(path, text)
         files.append(str(path))

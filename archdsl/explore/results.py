@@ -128,7 +128,7 @@ def collect(study, storage_text: str, objectives: list[Objective], interrupted: 
             if row.feasible and key not in seen:  # a point tried twice is one design (its first trial)
                 seen.add(key)
                 pareto.append(row)
-        pareto.sort(key=lambda r: (tuple(_sort_key(o, v) for o, v in zip(objectives, r.values or [])), r.number))
+        pareto.sort(key=lambda r: (_sort_keys(objectives, r.values or []), r.number))
     rec = study.user_attrs.get(ATTR) or {}
     return ExploreResult(
         study=study.study_name,
@@ -142,8 +142,8 @@ def collect(study, storage_text: str, objectives: list[Objective], interrupted: 
     )
 
 
-def _sort_key(o: Objective, v: float) -> float:
-    return v if o.direction == "minimize" else -v
+def _sort_keys(objectives: list[Objective], values: list[float]) -> tuple[float, ...]:
+    return tuple(v if o.direction == "minimize" else -v for o, v in zip(objectives, values, strict=False))
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -164,14 +164,14 @@ def table(result: ExploreResult) -> str:
     lines = []
     for t in result.pareto:
         row = [str(t.number)]
-        row += [_fmt(v) for o, v in zip(objs, t.values or []) if o.kind not in ("params", "macs")]
+        row += [_fmt(v) for o, v in zip(objs, t.values or [], strict=False) if o.kind not in ("params", "macs")]
         row += [_fmt(t.metric("params"), "count"), _fmt(t.metric("macs"), "count")]
         row += [_fmt(t.metric(k)) for k in lat_keys if k not in {o.key for o in objs}]
         row += ["yes" if t.feasible else "no", ", ".join(f"{k}={_value(v)}" for k, v in t.point.items())]
         lines.append(row)
     widths = [max(len(c), *(len(r[i]) for r in lines)) if lines else len(c) for i, c in enumerate(cols)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
-    out += ["  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() for r in lines]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=False)).rstrip()]
+    out += ["  ".join(x.ljust(w) for x, w in zip(r, widths, strict=False)).rstrip() for r in lines]
     head = (
         f"study {result.study}: {len(result.trials)} trials, {result.n_feasible} feasible, "
         f"{len(result.pareto)} Pareto-optimal ({', '.join(o.spec for o in objs)})"

@@ -15,6 +15,7 @@ second one interrupts at once (Optuna records the running trial as FAIL).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -236,10 +237,8 @@ def run_workers(
         interrupted = True
         for p in procs:
             if p.is_alive() and p.pid:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
 
     previous = signal.signal(signal.SIGINT, forward)
     reports = []

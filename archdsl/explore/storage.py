@@ -69,7 +69,9 @@ def parse_storage(text: str) -> StorageSpec:
         try:
             url = make_url("postgresql+psycopg://" + t.split("://", 1)[1])
         except (ArgumentError, ValueError) as exc:
-            raise ExploreError(f"malformed PostgreSQL URL: {exc}", "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB") from None
+            raise ExploreError(
+                f"malformed PostgreSQL URL: {exc}", "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
+            ) from None
         if not url.database:
             raise ExploreError("the PostgreSQL URL names no database", "postgresql://USER@HOST:PORT/DB")
         return StorageSpec("postgresql", url.render_as_string(hide_password=False), url.render_as_string())
@@ -92,7 +94,9 @@ def prepare(spec: StorageSpec) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExploreError(f"cannot create {path.parent}: {exc.strerror or exc}", "choose another --storage", TOOL) from None
+        raise ExploreError(
+            f"cannot create {path.parent}: {exc.strerror or exc}", "choose another --storage", TOOL
+        ) from None
 
 
 def open_storage(spec: StorageSpec):
@@ -106,7 +110,9 @@ def open_storage(spec: StorageSpec):
         try:
             return JournalStorage(JournalFileBackend(spec.url))
         except OSError as exc:
-            raise ExploreError(f"cannot open journal {spec.url}: {exc.strerror or exc}", "check the path", TOOL) from None
+            raise ExploreError(
+                f"cannot open journal {spec.url}: {exc.strerror or exc}", "check the path", TOOL
+            ) from None
     engine_kwargs: dict = {}
     if spec.kind == "sqlite":
         # several local workers share one file: wait for the lock rather than fail at once
@@ -122,7 +128,9 @@ def open_storage(spec: StorageSpec):
     try:
         return optuna.storages.RDBStorage(spec.url, engine_kwargs=engine_kwargs)
     except Exception as exc:  # sqlalchemy's OperationalError and friends: the server or file
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = (
+            str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         raise ExploreError(
             f"cannot open storage {spec.text}: {reason}",
             "check that the server is running and the URL is right" if spec.kind == "postgresql" else "check the path",
