@@ -181,7 +181,7 @@ def run(
     if fmt not in ("text", "json"):
         raise typer.BadParameter("choose 'text' or 'json'", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
-        raise typer.BadParameter("the plot is a .png or .svg file", param_hint="--plot")
+        raise _fail(ExploreError(f"--plot {plot}: the plot is a .png or .svg file", "--plot front.svg"))
     if trials is None and timeout is None:
         trials = 20
     sources = SourceMap()
@@ -222,7 +222,9 @@ def run(
     plot_path = None if no_plot else (plot or out_dir / "pareto.svg")
     from archdsl.cli.common import check_outputs
 
-    check_outputs([p for p in (plot_path,) if p is not None])
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _fail(ExploreError(f"-o {out_dir} is a file", "the designs are written into a folder: -o DIR"))
+    check_outputs([p for p in (plot_path, cfg.storage.path) if p is not None])
     objectives = cfg.parsed_objectives()
     progress = _Progress(sys.stderr.isatty() and fmt == "text", trials, objectives)
     interrupted = False

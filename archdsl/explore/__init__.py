@@ -95,12 +95,17 @@ def configure(
     from archdsl.space import load_space
 
     from .errors import require_optuna
-    from .runner import SAMPLERS, StudyConfig, make_sampler
+    from .runner import SAMPLERS, StudyConfig
 
-    require_optuna()
+    # the cheap checks first: a usage error never waits for Optuna to import
     if sampler not in SAMPLERS:
-        make_sampler(sampler, None)  # raises the did-you-mean
+        from archdsl.diagnostics import did_you_mean
+
+        raise ExploreError(
+            f"unknown sampler '{sampler}'", did_you_mean(sampler, set(SAMPLERS)) or "samplers: " + ", ".join(SAMPLERS)
+        )
     objs = parse_objectives([objectives] if isinstance(objectives, str) else list(objectives))
+    explicit = parse_storage(storage) if storage is not None else None
     loaded = load_space(space_path, name=space, sources=sources)
     cons = _constraints(constraints, dict(loaded.space.meta or {}), dict(budgets or {}))
     if cons.needs_latency:
@@ -110,7 +115,8 @@ def configure(
             raise ExploreError(
                 f"unknown latency target '{cons.latency_target}'", "targets: " + ", ".join(sorted(target_names()))
             )
-    spec = parse_storage(storage or default_storage(loaded.space.name))
+    spec = explicit or parse_storage(default_storage(loaded.space.name))
+    require_optuna()
     cfg = StudyConfig(
         space_path=str(space_path),
         space_name=loaded.space.name,

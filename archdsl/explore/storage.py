@@ -63,8 +63,13 @@ def parse_storage(text: str) -> StorageSpec:
         return StorageSpec("sqlite", t, t)
     scheme = t.split("://", 1)[0].lower() if "://" in t else ""
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        try:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+        except ImportError:
+            from .errors import missing_optuna
+
+            raise missing_optuna() from None
 
         try:
             url = make_url("postgresql+psycopg://" + t.split("://", 1)[1])
