@@ -203,3 +203,37 @@ def test_sigint_stops_cleanly_and_rerunning_resumes(tmp_path, workers):
     after = _complete(db)
     assert [n for n, _ in after] == list(range(len(first) + 3))
     assert all(s == "COMPLETE" for _, s in after)
+
+
+def _stderr_on_a_terminal(args) -> tuple[int, bytes]:
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archdsl", "explore", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.communicate(timeout=120)
+    os.close(master)
+    return proc.returncode, seen
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(tmp_path):
+    args = [TINY, "--objective", "params", "--trials", "4", "--seed", "0", "--no-plot", "-o", str(tmp_path / "o")]
+    rc, seen = _stderr_on_a_terminal([*args, "--storage", str(tmp_path / "a.db")])
+    assert rc == 0 and b"explore" in seen and b"/4" in seen
+    piped = run_cli("explore", *args, "--storage", str(tmp_path / "b.db"))
+    assert piped.returncode == 0 and "/4" not in piped.stderr
