@@ -319,3 +319,63 @@ def test_show_on_the_example_space_file():
     res = run_cli("show", str(EXAMPLE))
     assert res.returncode == 0, res.stderr
     assert "note: space 'attendnext_widths'" in res.stderr
+
+
+def test_a_default_that_depends_on_an_earlier_parameter_uses_its_default_point_value():
+    text = textwrap.dedent(
+        """\
+        import std
+        net n(width = 1.0, c = make_divisible(16 * width, 8)) {
+            input image [3, 8, 8]
+            y = conv(c)
+        }
+        space s extends n {
+            width = choice(2.0, 3.0)     # the default 1.0 is outside: 2.0
+            c = int(8, 64, step = 8)     # its default at width 2.0 is 32
+        }
+        """
+    )
+    assert load_space(text=text).space.default_point() == {"width": 2.0, "c": 32}
+
+
+def test_meta_values_are_checked_and_typed():
+    text = NET + textwrap.dedent(
+        """
+        space s extends small {
+            depth = int(1, 3)
+            meta {
+                max_params = 4e6
+                min_macs = 2 * 10 ** 8
+                max_latency_ms = 12.5
+                constraint = "AD101, AD102"
+                objectives = "latency:a72, params"
+                note = "kept as written"
+            }
+        }
+        """
+    )
+    meta = load_space(text=text).space.meta
+    assert meta == {
+        "max_params": 4_000_000,
+        "min_macs": 200_000_000,
+        "max_latency_ms": 12.5,
+        "constraint": "AD101, AD102",
+        "objectives": "latency:a72, params",
+        "note": "kept as written",
+    }
+    assert isinstance(meta["max_params"], int)
+    bad = text.replace("max_params = 4e6", "max_params = 4e6\n        min_params = 5e6")
+    with pytest.raises(DiagnosticError) as exc:
+        load_space(text=bad)
+    assert codes(exc) == ["E345"] and "no design can meet both" in exc.value.diagnostics[0].message
+
+
+def test_space_is_still_a_name_where_no_definition_can_start(tmp_path):
+    path = tmp_path / "kw.arch"
+    path.write_text(
+        "import std\nblock space(c) {\n    conv(c)\n}\n\n"
+        "net a(space = 8) {\n    input x [3, 8, 8]\n    y = conv(space)\n}\n\n"
+        "net b {\n    input x [3, 8, 8]\n    y = space(4)\n}\n"
+    )
+    assert archdsl.load(path, net="a").nodes[0].args.c == 8
+    assert archdsl.load(path, net="b").nodes[0].args.c == 4

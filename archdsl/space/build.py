@@ -237,7 +237,18 @@ class _Builder:
         return Choice(tuple(b.rest), e.span)
 
     def _range(self, e: ast.FCall, sig: Signature) -> Domain:
-        b = bind(sig, e.args, e.span, _CONST.eval)
+        try:
+            b = bind(sig, e.args, e.span, _CONST.eval)
+        except DiagnosticError as exc:
+            if len(e.args) == 1 and [d.code for d in exc.diagnostics] == ["E304"]:  # int(x) meant as a number
+                raise error(
+                    "E304",
+                    f"{sig.name}() in a space entry is a domain and needs 'lo' and 'hi'",
+                    e.span,
+                    help=f"e.g. {sig.name}(1, 8); for a fixed value write the value itself "
+                    f"(the expression function {sig.name}(x) works inside an expression: {sig.name}(x) * 1)",
+                ) from None
+            raise
         lo, hi = b.values["lo"], b.values["hi"]
         step, log = b.get(sig, "step"), b.get(sig, "log")
         spans = b.spans

@@ -108,7 +108,9 @@ class LoadedSpace:
         """The net at ``point`` (searched parameters → values; the space's fixed values added).
 
         Raises :class:`DiagnosticError` with the point's diagnostics. Each point gets the resolver's
-        whole work budget; the parse, the imports and the net's ``extends`` chain are shared.
+        whole work budget; the parse, the imports and the net's ``extends`` chain are shared (so one
+        :class:`LoadedSpace` serves one thread at a time). The values are not checked against the
+        domains: any value the net accepts resolves (the explorer's values lie inside them).
         """
         overrides = self.overrides(point)
         r = self._resolver
