@@ -68,8 +68,8 @@ def naswot_by_hand(w1: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def test_the_built_in_evaluators_are_found_through_the_entry_point_group():
-    assert {"naswot", "synflow", "train"} <= set(available())
-    for name in ("naswot", "synflow", "train"):
+    assert {"naswot", "synflow", "zico", "train"} <= set(available())
+    for name in ("naswot", "synflow", "zico", "train"):
         ev = load_evaluator(name)
         assert isinstance(ev, Evaluator)
         assert ev.name == name and ev.needs_torch and ev.higher_is_better and ev.description
@@ -100,7 +100,7 @@ def test_options_are_validated_with_a_did_you_mean_and_the_field():
 def test_importing_the_evaluators_does_not_import_torch():
     code = (
         "import sys, archdsl.evaluators as e, archdsl.evaluators.naswot, archdsl.evaluators.synflow, "
-        "archdsl.evaluators.train, archdsl.evaluators.data\n"
+        "archdsl.evaluators.train, archdsl.evaluators.data, archdsl.evaluators.zico\n"
         "e.available(); e.load_evaluator('naswot')\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
         "assert 'sklearn' not in sys.modules and 'PIL' not in sys.modules\n"
@@ -111,7 +111,7 @@ def test_importing_the_evaluators_does_not_import_torch():
 def test_a_missing_torch_is_a_missing_dependency(monkeypatch):
     g = archdsl.load(ONE, net="one_layer")
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
-    for name in ("naswot", "synflow", "train"):
+    for name in ("naswot", "synflow", "zico", "train"):
         with pytest.raises(DiagnosticError) as exc:
             load_evaluator(name).evaluate(g)
         d = exc.value.diagnostics[0]
@@ -216,7 +216,7 @@ def test_synflow_evaluate_is_the_log_of_the_closed_form_on_the_seeded_initialisa
 # ---- determinism, ranking, resolution -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["naswot", "synflow"])
+@pytest.mark.parametrize("name", ["naswot", "synflow", "zico"])
 def test_proxies_are_deterministic_for_a_seed(name):
     g = archdsl.load(TINY)
     ev = load_evaluator(name)
@@ -268,7 +268,7 @@ def test_a_net_above_the_memory_budget_is_refused_before_anything_is_allocated(t
     g = archdsl.load(spec)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.monotonic()
-    for name in ("naswot", "synflow", "train"):
+    for name in ("naswot", "synflow", "zico", "train"):
         with pytest.raises(DiagnosticError) as exc:
             load_evaluator(name).evaluate(g, options={"resolution": "native"})
         d = exc.value.diagnostics[0]
@@ -283,3 +283,54 @@ def test_the_budget_is_an_option():
     with pytest.raises(DiagnosticError) as exc:
         load_evaluator("naswot").evaluate(g, options={"max_memory_mb": 0.01})
     assert code_of(exc) == "B505" and "0 MiB" not in exc.value.diagnostics[0].message.split("budget")[0]
+
+
+# ---- ZiCo ---------------------------------------------------------------------------------------
+
+
+def one_layer_gradients(w1, w2, b2, x, y):
+    """Gradients of the mean cross-entropy of one_layer (1x1 conv, ReLU, mean pool, linear), by hand."""
+    n, _, h, w = x.shape
+    pre = np.einsum("oc,nchw->nohw", w1, x)
+    feat = np.maximum(pre, 0).mean(axis=(2, 3))  # [n, o]
+    z = feat @ w2.T + b2
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    d = (p - np.eye(w2.shape[0])[y]) / n  # dL/dz
+    dw2 = d.T @ feat
+    dpre = (d @ w2)[:, :, None, None] / (h * w) * (pre > 0)
+    dw1 = np.einsum("nohw,nchw->oc", dpre, x)
+    return dw1, dw2
+
+
+def zico_by_hand(per_layer):
+    """Σ_l log Σ_ω mean_b|g_b| / std_b(g_b), over weights with a non-zero deviation."""
+    total = 0.0
+    for gs in per_layer:
+        g = np.stack([x.reshape(-1) for x in gs])
+        std = g.std(0)
+        s = (np.abs(g).mean(0)[std > 0] / std[std > 0]).sum()
+        total += math.log(s) if s else 0.0
+    return total
+
+
+def test_zico_matches_the_hand_computed_gradient_statistics():
+    from archdsl.evaluators.zico import layer_gradients, zico_score
+
+    g = archdsl.load(ONE, net="one_layer")
+    m = module_with(g, W1, W2, B2)
+    rng = np.random.default_rng(11)
+    batches = [(rng.standard_normal((4, 2, 2, 2)), rng.integers(0, 2, 4)) for _ in range(3)]
+    grads = layer_gradients(torch, m, [(torch.tensor(x, dtype=torch.float32), torch.tensor(y)) for x, y in batches])
+    by_hand = [one_layer_gradients(W1, W2, B2, x, y) for x, y in batches]
+    np.testing.assert_allclose(grads["body.conv"][1], by_hand[1][0].reshape(-1), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(grads["head.linear"][2], by_hand[2][1].reshape(-1), rtol=1e-5, atol=1e-7)
+    expected = zico_by_hand([[b[0] for b in by_hand], [b[1] for b in by_hand]])
+    assert zico_score(grads) == pytest.approx(expected, rel=1e-4)
+
+
+def test_zico_is_deterministic_and_ranks_a_wider_net_higher():
+    ev = load_evaluator("zico")
+    g = archdsl.load(TINY)
+    assert ev.evaluate(g, seed=1) == ev.evaluate(g, seed=1) != ev.evaluate(g, seed=2)
+    assert ev.evaluate(archdsl.load(TINY, width=32)) > ev.evaluate(archdsl.load(TINY, width=2))

@@ -116,20 +116,28 @@ def build(graph: Graph, seed: int, evaluator: str) -> Any:
 
 
 @contextlib.contextmanager
-def deterministic(seed: int, strict: bool = True) -> Iterator[None]:
-    """torch seeded with ``seed`` and (``strict``: on the CPU) held to deterministic algorithms;
-    the global RNG and the setting are restored after."""
+def deterministic(seed: int, strict: bool = True, threads: int | None = 1) -> Iterator[None]:
+    """torch seeded with ``seed``, (``strict``: on the CPU) held to deterministic algorithms, and
+    on ``threads`` intra-op threads (``None``: torch's default); all restored after.
+
+    One thread is the default of every built-in evaluator: their tensors are small, an explorer
+    runs several evaluations side by side, and on a loaded 2-core machine two OpenMP threads made a
+    training step of the test net 30x slower than one (510 ms against 17 ms, measured)."""
     import torch
 
     was = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    old_threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(strict or was, warn_only=not strict and warn_only)
+        if threads is not None:
+            torch.set_num_threads(threads)
         try:
             yield
         finally:
             torch.use_deterministic_algorithms(was, warn_only=warn_only)
+            torch.set_num_threads(old_threads)
 
 
 def synthetic_batch(shape: tuple[int, ...], seed: int) -> Any:

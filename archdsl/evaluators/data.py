@@ -115,6 +115,13 @@ def _read_image(path: Path, channels: int, size: tuple[int, int]) -> Any:
         raise fail("B506", f"'{path}' is not a readable image: {exc}", "remove or replace the file") from None
 
 
+def _listing(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError as exc:
+        raise fail("B506", f"cannot list the dataset folder '{folder}': {exc.strerror or exc}") from None
+
+
 def _folder(path: str, channels: int, size: tuple[int, int], budget_mb: float) -> Dataset:
     import numpy as np
 
@@ -125,10 +132,10 @@ def _folder(path: str, channels: int, size: tuple[int, int], budget_mb: float) -
         raise fail("B506", f"the dataset '{path}' is not a folder", "data=DIR: one sub-folder per class, or 'digits'")
     files: list[tuple[Path, int]] = []
     classes = []
-    for entry in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for entry in sorted(p for p in _listing(root) if p.is_dir() and not p.name.startswith(".")):
         found = sorted(
             f
-            for f in entry.iterdir()
+            for f in _listing(entry)
             if not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES | {".npy"} and not f.is_dir()
         )
         if found:

@@ -53,6 +53,7 @@ class NaswotOptions(EvaluatorOptions):
     )
     data: str = Field("synthetic", description="'synthetic' (normal noise from the seed), 'digits', or a folder")
     max_memory_mb: float = Field(2048.0, gt=0, description="refuse nets whose activations need more (MiB)")
+    threads: int | None = Field(1, ge=1, le=256, description="torch intra-op threads (None: torch's default)")
 
 
 def _kernel(torch: Any, codes: Any) -> Any:
@@ -119,7 +120,7 @@ class Naswot:
         from .data import proxy_batch
 
         x = proxy_batch(opts.data, opts.batch, tuple(shape), seed, self.name)
-        with common.deterministic(seed):
+        with common.deterministic(seed, threads=opts.threads):
             module = common.build(g, seed, self.name)
             module.train()
             for m in module.modules():

@@ -41,6 +41,7 @@ class SynflowOptions(EvaluatorOptions):
         32, description="square input size the net is re-resolved at (not above its own); 'native': as it is"
     )
     max_memory_mb: float = Field(2048.0, gt=0, description="refuse nets whose activations need more (MiB)")
+    threads: int | None = Field(1, ge=1, le=256, description="torch intra-op threads (None: torch's default)")
 
 
 def remove_batch_norm(torch: Any, module: Any) -> None:
@@ -87,7 +88,7 @@ class Synflow:
         g = common.at_resolution(graph, resolution, self.name)
         need = 2 * common.activation_bytes(g, 1, 8) + 3 * 8 * common.param_count(g)
         common.check_budget(g, self.name, need, opts.max_memory_mb, "its float64 activations and gradients")
-        with common.deterministic(seed):
+        with common.deterministic(seed, threads=opts.threads):
             module = common.build(g, seed, self.name)
             total = synflow_sum(torch, module, tuple(g.inputs[0].type.shape))
         if math.isinf(total):

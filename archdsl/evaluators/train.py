@@ -44,14 +44,17 @@ class TrainOptions(EvaluatorOptions):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else the CPU")
     max_memory_mb: float = Field(2048.0, gt=0, description="refuse nets whose training step needs more (MiB)")
+    threads: int | None = Field(1, ge=1, le=256, description="torch intra-op threads (None: torch's default)")
 
 
-def _classes_out(graph: Graph) -> int:
+def classes_out(graph: Graph, evaluator: str = "train") -> int:
+    """The number of logits of a net whose output is a vector (``B507`` for any other net)."""
     out = next((n.out for n in graph.nodes if n.id == graph.output), None)
     if out is None or out.layout != "vec":
         raise common.fail(
             "B507",
-            f"the train evaluator needs a net whose output is a vector of logits; net '{graph.name}' ends in {out}",
+            f"the {evaluator} evaluator needs a net whose output is a vector of logits; "
+            f"net '{graph.name}' ends in {out}",
         )
     return out.c
 
@@ -119,7 +122,7 @@ class Train:
         torch = common.torch_or_error(self.name)
         resolution = None if opts.resolution == "native" else opts.resolution
         g = common.at_resolution(graph, resolution, self.name)
-        logits = _classes_out(g)
+        logits = classes_out(g)
         need = 3 * common.activation_bytes(g, opts.batch) + 16 * common.param_count(g)
         common.check_budget(g, self.name, need, opts.max_memory_mb, "its training step's activations and gradients")
         from .data import load_dataset
@@ -136,11 +139,11 @@ class Train:
         use_cuda = opts.device == "cuda" or (opts.device == "auto" and torch.cuda.is_available())
         device = torch.device("cuda" if use_cuda else "cpu")
         split = ds.split(opts.holdout, seed)
-        with common.deterministic(seed, strict=not use_cuda):
+        with common.deterministic(seed, strict=not use_cuda, threads=opts.threads):
             module = common.build(g, seed, self.name)
             return train_and_score(torch, module, split, opts, seed, device)
 
 
 TRAIN = Train()
 
-__all__ = ["TRAIN", "Train", "TrainOptions", "train_and_score"]
+__all__ = ["TRAIN", "Train", "TrainOptions", "classes_out", "train_and_score"]
