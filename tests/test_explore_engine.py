@@ -186,3 +186,22 @@ def test_archdsl_explore_is_callable_before_and_after_the_subpackage_is_imported
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_proxy_objective_on_a_space_sees_the_point_at_its_reduced_resolution(tmp_path):
+    pytest.importorskip("torch")
+    big = tmp_path / "big_search.arch"
+    big.write_text(
+        TINY.read_text().replace("[3, 32, 32]", "[3, 64, 64]").replace("space tiny_search", "space big_search")
+    )
+    r = archdsl.explore(
+        big,
+        objectives=["naswot", "params"],
+        trials=2,
+        seed=0,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        evaluator_options={"batch": 4},
+    )
+    scored = [t for t in r.trials if "score/naswot" in t.metrics]
+    assert scored and all(math.isfinite(t.metrics["score/naswot"]) for t in scored)
+    assert r.objectives[0].proxy and r.to_json()["objectives"][0]["proxy"] is True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,26 @@ from .errors import TOOL, ExploreError
 from .objectives import Objective, netscore
 
 EVALUATOR_GROUP = "archdsl.evaluators"
+
+
+# resolves the trial's point again with another input shape (a reduced resolution for a proxy)
+Reresolve = Callable[[tuple[int, ...]], Graph]
+
+
+def _at_resolution(evaluator: Any, graph: Graph, options: dict[str, Any], reresolve: Reresolve):
+    """The graph an evaluator with a ``resolution`` option (the built-in proxies: 32 by default)
+    should see, resolved from the space at that resolution, and the options that say so
+    (``resolution = "native"``). Evaluators re-resolve a net from its spec file themselves, which
+    a point of a space is not; the space resolves it instead. Others get the graph as it is."""
+    model = getattr(evaluator, "options_model", None)
+    fields = getattr(model, "model_fields", {}) or {}
+    if "resolution" not in fields:
+        return graph, options
+    res = options.get("resolution", fields["resolution"].default)
+    shape = graph.inputs[0].type.shape if graph.inputs else ()
+    if not isinstance(res, int) or isinstance(res, bool) or len(shape) != 3 or (res >= shape[1] and res >= shape[2]):
+        return graph, options
+    return reresolve((shape[0], res, res)), {**options, "resolution": "native"}
 
 
 class PointError(Exception):
@@ -123,14 +144,20 @@ class Measurer:
             raise PointError(diagnostics_text(exc, None)) from None
         return statistics.median(m.timings_s) * 1e3 / max(1, self.settings.batch)
 
-    def score(self, name: str, graph: Graph) -> float:
+    def score(self, name: str, graph: Graph, reresolve: Reresolve | None = None) -> float:
+        ev = self.evaluators[name]
+        options = dict(self.evaluator_options)
         try:
-            value = self.evaluators[name].evaluate(graph, seed=self.seed, options=dict(self.evaluator_options))
+            if reresolve is not None:
+                graph, options = _at_resolution(ev, graph, options, reresolve)
+            value = ev.evaluate(graph, seed=self.seed, options=options)
         except DiagnosticError as exc:
             raise PointError(diagnostics_text(exc, None)) from None
         return float(value)
 
-    def measure(self, graph: Graph, latency_target: str | None = None) -> dict[str, float]:
+    def measure(
+        self, graph: Graph, latency_target: str | None = None, reresolve: Reresolve | None = None
+    ) -> dict[str, float]:
         """The metrics of ``graph``: params and MACs always, the rest as the objectives need."""
         out: dict[str, float] = {"params": graph.total_params, "macs": graph.total_macs}
         names = {o.target for o in self.objectives if o.target}
@@ -141,7 +168,7 @@ class Measurer:
             out[f"{t}_latency"] = ms
             out[f"{t}_throughput"] = 1e3 / ms if ms > 0 else float("inf")
         for e in sorted({o.evaluator for o in self.objectives if o.evaluator}):
-            out[f"score/{e}"] = self.score(e, graph)
+            out[f"score/{e}"] = self.score(e, graph, reresolve)
         return out
 
     def values(self, metrics: dict[str, float]) -> list[float]:

@@ -95,7 +95,9 @@ class TrialRunner:
             return self._infeasible(trial, "does not resolve", diagnostics_text(exc, self.loaded.sources))
         latency_target = self.constraints.latency_target if self.constraints.needs_latency else None
         try:
-            metrics = self.measurer.measure(graph, latency_target)
+            metrics = self.measurer.measure(
+                graph, latency_target, lambda shape: self.loaded.resolve(point, input_shape=shape)
+            )
             values = self.measurer.values(metrics)
         except PointError as exc:
             return self._infeasible(trial, "cannot be measured", exc.text)
