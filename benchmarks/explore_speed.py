@@ -4,8 +4,8 @@ Three measurements, each a fresh study (seeded TPE), wall time from the first tr
 
 1. the AttendNeXt widths space (specs/spaces/attendnext_widths.arch) with the objectives
    ``a72_latency`` and ``params`` and the paper's lint constraints (AD101-AD104) on SQLite;
-2. the same with the NASWOT proxy as a third objective (batch 4 at the native 224×224, torch on
-   the CPU, 1 thread: the evaluator's reduced-resolution re-resolve refuses nets of a space, B507);
+2. the same with the NASWOT proxy as a third objective (batch 8 at its default 32×32, the point
+   resolved at that resolution by the space; torch on the CPU, 1 thread);
 3. the tiny test space (tests/fixtures/explore/tiny_search.arch), objectives ``a72_latency`` and
    ``params``, on a throw-away PostgreSQL cluster (tests/postgres.py): 1 worker, then 2 workers
    (``--workers 2``, spawned processes), the same number of trials.
@@ -105,7 +105,7 @@ def main() -> None:
                     space_path=WIDTHS,
                     objectives=["a72_latency", "params", "naswot"],
                     storage=f"sqlite:///{tmp}/b.db",
-                    evaluator_options={"batch": 4, "resolution": "native"},
+                    evaluator_options={"batch": 8},
                     **common,
                 )
             )
