@@ -95,7 +95,7 @@ RANGES: tuple[Range, ...] = (
     Range("B100", "B199", "torch", "backends/torch", "the PyTorch backend"),
     Range("B200", "B299", "onnx", "backends/onnx", "the ONNX backend"),
     Range("B300", "B399", "graphviz", "backends/graphviz", "the Graphviz renderer"),
-    Range("B400", "B499", "bench", "backends/bench", "benchmark targets (reserved; they report no codes yet)"),
+    Range("B400", "B499", "bench", "archdsl/bench, archdsl/analysis", "benchmark targets and the latency model"),
     Range("B500", "B599", "evaluators", "archdsl/evaluators", "accuracy evaluators: zero-cost proxies, short training"),
     Range("B900", "B999", "third-party", "a third-party package", "third-party backends; archdsl never uses these"),
 )
@@ -236,6 +236,8 @@ _TABLE: tuple[Code, ...] = (
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"
     ),
     Code("B302", "dot-failed", T, "graphviz", "the Graphviz 'dot' program failed"),
+    Code("B401", "no-cost", S, "bench", "an op that declares no cost: the latency model cannot predict the spec"),
+    Code("B402", "no-machine-constants", S, "bench", "an op's cost kind has no efficiency constants on the machine"),
     # ---- B5xx: accuracy evaluators -----------------------------------------------------------------
     Code("B501", "unknown-evaluator", U, "evaluators", "no installed evaluator has this name"),
     Code("B502", "evaluator-missing-dependency", T, "evaluators", "a package an evaluator needs is not installed"),

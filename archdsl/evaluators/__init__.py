@@ -1,8 +1,8 @@
 """Accuracy evaluators: a number for "how good would this net be", for design exploration.
 
 ``archdsl explore`` (and anyone else) ranks candidate nets by an *evaluator*: a zero-cost proxy
-computed at the seeded initialisation (:mod:`.naswot`, :mod:`.synflow`: no training, a fraction of a
-second on a CPU) or a short training run (:mod:`.train`). Proxies are proxies: they correlate with
+computed at the seeded initialisation (:mod:`.naswot`, :mod:`.synflow`, :mod:`.zico`: no training,
+a fraction of a second on a CPU) or a short training run (:mod:`.train`). Proxies are proxies: they correlate with
 trained accuracy, more or less (docs/evaluators.md has the measured correlations); every output
 that shows one says so (:attr:`Evaluator.kind`).
 
