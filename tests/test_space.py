@@ -379,3 +379,23 @@ def test_space_is_still_a_name_where_no_definition_can_start(tmp_path):
     )
     assert archdsl.load(path, net="a").nodes[0].args.c == 8
     assert archdsl.load(path, net="b").nodes[0].args.c == 4
+
+
+def test_a_point_written_as_a_variant_is_the_same_net(tmp_path):
+    from archdsl.space import literal, variant_text
+
+    loaded = load_space(TINY)
+    point = {**loaded.space.default_point(), "stem_block": "conv_first", "cols": 4, "extra": True, "width": 1.5}
+    out = tmp_path / "designs" / "best.arch"
+    out.parent.mkdir()
+    text = variant_text(loaded, point, "tiny_best", out, doc="rank 1 of the Pareto front")
+    out.write_text(text)
+    assert text.startswith('import "')
+    assert "net tiny_best" in text and 'extends tiny(classes = 5, stem_block = "conv_first"' in text
+    assert "# rank 1 of the Pareto front" in text
+    g = archdsl.load(out)
+    want = loaded.resolve(point)
+    assert (g.total_params, g.total_macs, len(g.nodes)) == (want.total_params, want.total_macs, len(want.nodes))
+    res = run_cli("check", str(out))
+    assert res.returncode == 0, res.stderr
+    assert literal('a "b"\\n') == '"a \\"b\\"\\\\n"' and literal(None) == "none" and literal(1e-05) == "1e-05"

@@ -6,7 +6,8 @@ builds on this package).
   :class:`Fixed`) and :class:`Space` (default point, seeded sampling);
 - :mod:`archdsl.space.build`: a space definition of the AST checked into a :class:`Space` (E3xx);
 - :mod:`archdsl.space.loader`: :func:`load_space` → :class:`LoadedSpace` whose ``resolve(point)``
-  gives the net's IR, and what ``archdsl check`` resolves of a space.
+  gives the net's IR, and what ``archdsl check`` resolves of a space;
+- :mod:`archdsl.space.variant`: a point written back as a spec (``net X extends NET(values)``).
 
 Never imports torch or onnx (the check path).
 """
@@ -24,6 +25,7 @@ from archdsl.space.loader import (
     space_names,
 )
 from archdsl.space.model import Choice, Domain, Fixed, FloatRange, IntRange, Space
+from archdsl.space.variant import literal, variant_text
 
 __all__ = [
     "Choice",
@@ -38,8 +40,10 @@ __all__ = [
     "check_space",
     "format_point",
     "iter_spaces",
+    "literal",
     "load_space",
     "point_failure",
     "select_space",
     "space_names",
+    "variant_text",
 ]
