@@ -50,7 +50,8 @@ def test_every_pareto_design_is_written_and_passes_check_and_lint(tmp_path):
     assert files and "Pareto-optimal" in r.stdout
     for f in files:
         text = f.read_text()
-        assert text.startswith("# Trial ") and "extends tiny(" in text and "# objectives: params = " in text
+        assert text.startswith('import "') and "# Trial " in text and "extends tiny(" in text
+        assert "# objectives: params = " in text and "# constraints: AD102 clean" in text
         assert text == _formatted(text, f)
         for cmd in ("check", "lint"):
             c = run_cli(cmd, str(f))
