@@ -189,19 +189,23 @@ def test_archdsl_explore_is_callable_before_and_after_the_subpackage_is_imported
 
 
 def test_a_proxy_objective_on_a_space_sees_the_point_at_its_reduced_resolution(tmp_path):
+    """The net in one file, the space in another (as specs/spaces/ are): the evaluator cannot
+    re-resolve such a point from the net's file (B507); the space resolves it at 32x32 instead."""
     pytest.importorskip("torch")
-    big = tmp_path / "big_search.arch"
-    big.write_text(
-        TINY.read_text().replace("[3, 32, 32]", "[3, 64, 64]").replace("space tiny_search", "space big_search")
-    )
+    text = TINY.read_text().replace("[3, 32, 32]", "[3, 64, 64]")
+    cut = text.index("space tiny_search")
+    (tmp_path / "big.arch").write_text(text[:cut])
+    space = tmp_path / "big_search.arch"
+    space.write_text('import "big.arch"\n\n' + text[cut:].replace("space tiny_search", "space big_search"))
     r = archdsl.explore(
-        big,
+        space,
         objectives=["naswot", "params"],
         trials=2,
         seed=0,
         storage=f"sqlite:///{tmp_path / 's.db'}",
         evaluator_options={"batch": 4},
     )
+    assert all(t.error is None or "E321" in t.error for t in r.trials), [t.error for t in r.trials]
     scored = [t for t in r.trials if "score/naswot" in t.metrics]
     assert scored and all(math.isfinite(t.metrics["score/naswot"]) for t in scored)
     assert r.objectives[0].proxy and r.to_json()["objectives"][0]["proxy"] is True
