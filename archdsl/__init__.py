@@ -5,6 +5,7 @@ Python API (imports stay light; torch loads only in :func:`build`)::
     import archdsl
     graph = archdsl.load("specs/attendnext.arch", width=0.75)   # validated IR
     model = archdsl.build("specs/attendnext.arch", width=0.75)  # torch.nn.Module
+    result = archdsl.explore("specs/spaces/attendnext_widths.arch", objectives=["a72_latency", "params"])
 """
 
 from __future__ import annotations
@@ -44,3 +45,18 @@ def build(
     torch_backend = backend.load("torch")
     backend.require(torch_backend, backend.BUILD_MODULE, "build a module")
     return torch_backend.build_module(graph, seed=seed, deploy=deploy)
+
+
+def explore(space_path: str | Path, **kwargs: Any):
+    """Run (or resume) a design-exploration study over a search space (needs Optuna); returns an
+    :class:`archdsl.explore.ExploreResult`. The arguments are :func:`archdsl.explore.explore`'s
+    (``objectives``, ``constraints``, ``trials``, ``storage``, ``seed`` ...); docs/explore.md.
+
+    Once the ``archdsl.explore`` package is imported, ``archdsl.explore`` is that package, which
+    is callable in the same way.
+    """
+    import importlib
+
+    # imported by name: the package sits near the top of the import layers (above bench), and
+    # modules below it that import ``archdsl`` for load/build must not depend on it
+    return importlib.import_module("archdsl.explore").explore(space_path, **kwargs)

@@ -10,7 +10,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,bench,eval,test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,bench,eval,explore,test]'
 
 run_pytest() {
     set +e
