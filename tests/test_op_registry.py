@@ -90,8 +90,8 @@ def test_traits_are_consistent(name):
 
 def test_stride_of_strided_ops():
     graph = example_graph("conv")
-    (conv,) = [n for n in graph.nodes if n.op == "conv"]
-    assert OPS["conv"].stride(conv.args) == 2
+    convs = [n for n in graph.nodes if n.op == "conv"]
+    assert [OPS["conv"].stride(c.args) for c in convs] == [2, 2, 2]  # 2, (2, 1), 2
     graph = example_graph("avgpool")
     (pool,) = [n for n in graph.nodes if n.op == "avgpool"]
     assert OPS["avgpool"].stride(pool.args) == 2  # s defaults to the window

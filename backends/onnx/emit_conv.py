@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archdsl.ir import Node
+from archdsl.ops.base import axes, sides
 
 from .builder import Builder
 
@@ -12,13 +13,20 @@ def emit_conv(b: Builder, node: Node, xs: list[str]) -> str:
     inputs = [xs[0], b.param(f"{node.id}.weight")]
     if a.bias:
         inputs.append(b.param(f"{node.id}.bias"))
+    pads, auto_pad = None, None
+    if a.p == "same":  # TensorFlow's: computed from the input size, the odd row/column at the end
+        auto_pad = "SAME_UPPER"
+    elif a.p:
+        t, bottom, left, r = sides(a.p)
+        pads = [t, left, bottom, r]
     return b.add(
         "Conv",
         inputs,
         node.id,
-        kernel_shape=[a.k, a.k],
-        strides=[a.s, a.s] if a.s != 1 else None,
-        pads=[a.p] * 4 if a.p else None,
+        kernel_shape=list(axes(a.k)),
+        strides=list(axes(a.s)) if a.s != 1 else None,
+        pads=pads,
+        auto_pad=auto_pad,
         dilations=[a.d, a.d] if a.d != 1 else None,
         group=a.groups if a.groups != 1 else None,
     )
