@@ -69,14 +69,19 @@ class OpArgs(BaseModel):
 
 
 def _tuple_check(lengths: tuple[int, ...], lo: int, shape: str):
+    """The length and the entries of a per-axis tuple (error type ``axes_tuple``: the resolver's
+    E320, with ``help``)."""
+    help = f"an integer is the same on both axes; a tuple is {shape}"
+
     def check(v: tuple[int, ...]) -> tuple[int, ...]:
         if len(v) not in lengths:
             raise PydanticCustomError(
-                "axes_tuple", "a tuple of {n} entries; give an integer or {shape}", {"n": len(v), "shape": shape}
+                "axes_tuple", "a tuple of {n} entries; give an integer or {shape}", {"n": len(v), "shape": shape, "help": help}
             )
         if any(x < lo for x in v):
+            shown = "(" + ", ".join(map(str, v)) + ")"
             raise PydanticCustomError(
-                "axes_tuple", "every entry must be {lo} or more, got {v}", {"lo": lo, "v": "(" + ", ".join(map(str, v)) + ")"}
+                "axes_tuple", "every entry must be {lo} or more, got {v}", {"lo": lo, "v": shown, "help": help}
             )
         return v
 
