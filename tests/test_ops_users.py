@@ -119,7 +119,7 @@ def test_square_tuples_are_ints_in_the_ir():
     [
         ("maxpool((3, 1), (2, 1), (1, 0))", (8, 8, 16)),
         ("avgpool((1, 2))", (8, 16, 8)),
-        ("avgpool(3, (1, 2), (1, 1), ceil = true)", (8, 16, 8)),
+        ("avgpool(3, (1, 2), (1, 1), ceil = true)", (8, 16, 9)),
         ("maxpool((2, 4), ceil = true)", (8, 8, 4)),
     ],
 )
@@ -236,12 +236,17 @@ def test_onnx_padding_attributes():
     from archdsl_backends.onnx import build_model
 
     graph = graph_of('conv(16, k = (1, 5), s = (2, 1), p = (0, 1, 2, 3)) -> conv(16, k = 3, s = 2, p = "same")')
+    assert [n.out.shape for n in graph.nodes] == [(16, 9, 17), (16, 5, 9)]
     a, b = build_model(graph).graph.node[:2]
     attrs = {n.name: {x.name: x for x in n.attribute} for n in (a, b)}
     first, second = attrs[a.name], attrs[b.name]
     assert list(first["kernel_shape"].ints) == [1, 5] and list(first["strides"].ints) == [2, 1]
     assert list(first["pads"].ints) == [0, 2, 1, 3]  # ONNX: top, left, bottom, right
-    assert second["auto_pad"].s == b"SAME_UPPER" and "pads" not in second
+    assert list(second["pads"].ints) == [1, 1, 1, 1]  # "same" on 9×17 at stride 2: 2 rows, 2 columns
+    other = build_model(graph_of('conv(16, k = 3, s = 2, p = "same")')).graph.node[0]
+    (pads,) = [x for x in other.attribute if x.name == "pads"]
+    assert list(pads.ints) == [0, 0, 1, 1]  # 16×16: one row and one column, at the bottom and right
+    assert "auto_pad" not in second
 
 
 def test_bn_without_affine_in_onnx_and_folded():
@@ -369,17 +374,18 @@ def test_latency_model_costs_the_new_ops():
     graph = graph_of("conv(16, k = (1, 5)) -> bn(affine = false) -> groupnorm(4) -> drop_path(0.1) -> relu")
     assert unsupported(graph, A72) == []
     items = {i.op: i for i in cost_items(graph, A72)}
-    assert "bn" not in items and "drop_path" not in items
+    assert items["bn"].kind == "free" and items.get("drop_path", items["bn"]).kind == "free"
     (gn,) = [n for n in graph.nodes if n.op == "groupnorm"]
     assert items["groupnorm"].kind == "norm" and items["groupnorm"].flops == 8 * gn.out.numel
-    assert items["conv"].kind == "conv_dense" and items["conv"].flops == 2 * graph.nodes[0].macs
+    # the folded batch norm gives the conv a bias: a little more than 2 FLOPs per MAC of the spec's conv
+    assert items["conv"].kind == "conv_dense" and 2 * graph.nodes[0].macs < items["conv"].flops < 2.1 * graph.nodes[0].macs
     assert predict(graph, A72).by_kind["norm"] > 0
 
 
 def test_merge_branches_leaves_non_square_convolutions_alone():
     from archdsl import passes
 
-    g = graph_of("columns(merge = add) { conv(8, k = (1, 3))\n conv(8, k = 1) }")
+    g = graph_of('columns(join = "add") { conv(8, k = (1, 3))\n conv(8, k = 1) }')
     new, _, _ = passes.run(g, None, ("merge_branches",))
     assert [n.op for n in new.nodes] == [n.op for n in g.nodes]
 
