@@ -35,7 +35,9 @@ def error_of(body: str, image: str = "[8, 16, 16]"):
 
 
 def lint_codes(body: str, select: list[str]) -> list[str]:
-    text = f"net example {{\n    input image [3, 32, 32]\n    stem = {body}\n    head = gap -> flatten -> linear(10)\n}}\n"
+    text = (
+        f"net example {{\n    input image [3, 32, 32]\n    stem = {body}\n    head = gap -> flatten -> linear(10)\n}}\n"
+    )
     res = lint_text(text, select=select)
     assert res.spec_errors == [], [d.message for d in res.spec_errors]
     return [f.code for f in res.findings]
@@ -134,10 +136,9 @@ def test_pools_per_axis_match_torch(body, shape):
 
 
 def test_groupnorm_and_bn_counts_match_torch():
-    torch = pytest.importorskip("torch")
-    from torch import nn
-
+    pytest.importorskip("torch")
     from archdsl_backends.torch import build_module
+    from torch import nn
 
     graph = graph_of("groupnorm(4) -> bn(affine = false) -> bn -> groupnorm(groups = 8, eps = 1e-6)")
     gn, bn_plain, bn, gn8 = graph.nodes
@@ -170,7 +171,6 @@ def _run_both(graph, opset: int, deploy: bool = False, seed: int = 3):
     pytest.importorskip("onnxruntime")
     import numpy as np
     import onnxruntime as ort
-
     from archdsl_backends.onnx import build_model, serialize
     from archdsl_backends.torch import build_module
 
@@ -252,9 +252,10 @@ def test_onnx_padding_attributes():
 def test_bn_without_affine_in_onnx_and_folded():
     """Constant scale 1 and bias 0 in ONNX; fold_bn folds it into the conv before it like any bn."""
     pytest.importorskip("onnx")
+    from archdsl_backends.onnx import build_model
+
     from archdsl import passes
     from archdsl.weights import init_weights
-    from archdsl_backends.onnx import build_model
 
     graph = graph_of("relu -> bn(affine = false)")
     (bn,) = [n for n in build_model(graph).graph.node if n.op_type == "BatchNormalization"]
@@ -289,8 +290,9 @@ def test_drop_path_is_per_sample_in_training_and_the_identity_in_eval():
 
 def test_drop_path_is_dropped_by_onnx_and_deploy():
     pytest.importorskip("onnx")
-    from archdsl import passes
     from archdsl_backends.onnx import build_model
+
+    from archdsl import passes
 
     graph = graph_of("conv(8, k = 3) -> drop_path(0.2) -> relu")
     assert [n.op_type for n in build_model(graph).graph.node] == ["Conv", "Relu"]
@@ -355,7 +357,9 @@ def test_padded_patchify_lint_and_explicit_padding(body, fires):
 
 
 def test_labels_and_costs():
-    g = graph_of('conv(16, k = (1, 5), s = (2, 1)) -> conv(16, k = 3, p = "same") -> groupnorm(4) -> bn(affine = false)')
+    g = graph_of(
+        'conv(16, k = (1, 5), s = (2, 1)) -> conv(16, k = 3, p = "same") -> groupnorm(4) -> bn(affine = false)'
+    )
     titles = [OPS[n.op].title(n.args, [g.type_of(n.inputs[0])]) for n in g.nodes]
     assert titles == ["conv 1×5 · 16 · ↓2×1", "conv 3×3 · 16 · same", "GN · g4", "BN · no affine"]
     for n in g.nodes:
@@ -378,7 +382,9 @@ def test_latency_model_costs_the_new_ops():
     (gn,) = [n for n in graph.nodes if n.op == "groupnorm"]
     assert items["groupnorm"].kind == "norm" and items["groupnorm"].flops == 8 * gn.out.numel
     # the folded batch norm gives the conv a bias: a little more than 2 FLOPs per MAC of the spec's conv
-    assert items["conv"].kind == "conv_dense" and 2 * graph.nodes[0].macs < items["conv"].flops < 2.1 * graph.nodes[0].macs
+    assert (
+        items["conv"].kind == "conv_dense" and 2 * graph.nodes[0].macs < items["conv"].flops < 2.1 * graph.nodes[0].macs
+    )
     assert predict(graph, A72).by_kind["norm"] > 0
 
 
@@ -396,7 +402,11 @@ def test_merge_branches_leaves_non_square_convolutions_alone():
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        ("conv(8, k = (1, 2, 3))", "E320", "argument 'k' of 'conv': a tuple of 3 entries; give an integer or (height, width)"),
+        (
+            "conv(8, k = (1, 2, 3))",
+            "E320",
+            "argument 'k' of 'conv': a tuple of 3 entries; give an integer or (height, width)",
+        ),
         ("conv(8, k = (0, 3))", "E320", "argument 'k' of 'conv': every entry must be 1 or more, got (0, 3)"),
         ("conv(8, k = 3, p = (1, -1))", "E320", "every entry must be 0 or more, got (1, -1)"),
         ("conv(8, k = 3, p = (1, 1, 1))", "E320", "a tuple of 3 entries; give an integer or (height, width) or (top"),

@@ -76,7 +76,9 @@ def _tuple_check(lengths: tuple[int, ...], lo: int, shape: str):
     def check(v: tuple[int, ...]) -> tuple[int, ...]:
         if len(v) not in lengths:
             raise PydanticCustomError(
-                "axes_tuple", "a tuple of {n} entries; give an integer or {shape}", {"n": len(v), "shape": shape, "help": help}
+                "axes_tuple",
+                "a tuple of {n} entries; give an integer or {shape}",
+                {"n": len(v), "shape": shape, "help": help},
             )
         if any(x < lo for x in v):
             shown = "(" + ", ".join(map(str, v)) + ")"

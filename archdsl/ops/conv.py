@@ -6,20 +6,20 @@ from pydantic import Field
 
 from archdsl.ops.base import (
     Cost,
-    Padding,
-    Window,
-    axes,
-    compact_sides,
-    one_or_pair,
-    same_pads,
-    sides,
     OpArgs,
     OpError,
     OpSpec,
+    Padding,
     TensorType,
     Traits,
     WeightSpec,
+    Window,
+    axes,
+    compact_sides,
     need_layout,
+    one_or_pair,
+    same_pads,
+    sides,
     spatial_out,
 )
 
@@ -181,13 +181,13 @@ OPS = [
         weights=_conv_weights,
         label=_conv_label,
         cost=_conv_cost,
-        example='conv(16, k = 3, s = 2, groups = 4, bias = true) -> conv(16, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) '
+        example="conv(16, k = 3, s = 2, groups = 4, bias = true) -> conv(16, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) "
         '-> conv(16, k = 3, s = 2, p = "same")',
         category="conv",
         doc="2-D convolution (PyTorch Conv2d); depthwise when groups equals the input channels",
         semantics="`Conv2d(in, c, k, stride=s, padding=p, dilation=d, groups=groups, bias=bias)`, zero padding; "
         "`k`, `s` an int or (height, width); `p` an int, (height, width), (top, bottom, left, right) or "
-        '`"same"` (TensorFlow\'s, timm\'s `Conv2dSame`: output `ceil(size / s)`, the padding computed from each '
+        "`\"same\"` (TensorFlow's, timm's `Conv2dSame`: output `ceil(size / s)`, the padding computed from each "
         "input's size, the odd row or column at the bottom or right)",
     ),
     OpSpec(

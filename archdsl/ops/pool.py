@@ -18,15 +18,17 @@ from archdsl.ops.base import (
     Window,
     axes,
     name_label,
-    one_or_pair,
     need_layout,
+    one_or_pair,
     spatial_out,
 )
 
 
 class PoolArgs(OpArgs):
     k: Window = Field(description="window size: an int or (height, width)")
-    s: Window | None = Field(default=None, description="stride (an int or (height, width)); defaults to the window size")
+    s: Window | None = Field(
+        default=None, description="stride (an int or (height, width)); defaults to the window size"
+    )
     p: PairPadding = Field(default=0, description="zero padding: an int or (height, width)")
     ceil: bool = Field(default=False, description="ceil mode for the output size")
 

@@ -115,7 +115,9 @@ class DropoutArgs(OpArgs):
 
 
 class DropPathArgs(OpArgs):
-    p: float = Field(default=0.0, ge=0, lt=1, description="probability of dropping a sample's whole path (training only)")
+    p: float = Field(
+        default=0.0, ge=0, lt=1, description="probability of dropping a sample's whole path (training only)"
+    )
 
 
 def _same(a, ins):

@@ -17,7 +17,10 @@ def emit_bn(b: Builder, node: Node, xs: list[str]) -> str:
     if node.args.affine:
         affine = [b.param(f"{i}.weight"), b.param(f"{i}.bias")]
     else:  # no weight and bias: constant scale 1 and bias 0
-        affine = [b.const(f"const/ones[{c}]", np.ones(c, np.float32)), b.const(f"const/zeros[{c}]", np.zeros(c, np.float32))]
+        affine = [
+            b.const(f"const/ones[{c}]", np.ones(c, np.float32)),
+            b.const(f"const/zeros[{c}]", np.zeros(c, np.float32)),
+        ]
     stats = [b.param(f"{i}.{t}") for t in ("running_mean", "running_var")]
     return b.add("BatchNormalization", [xs[0], *affine, *stats], i, epsilon=node.args.eps)
 
@@ -34,7 +37,10 @@ def emit_groupnorm(b: Builder, node: Node, xs: list[str]) -> str:
         return b.add("GroupNormalization", [x, weight, bias], i, num_groups=a.groups, epsilon=a.eps)
     g = a.groups
     grouped = b.add("Reshape", [x, b.ints(f"const/shape[0,{g},-1]", [0, g, -1])], f"{i}/grouped")
-    ones, zeros = b.const(f"const/ones[{g}]", np.ones(g, np.float32)), b.const(f"const/zeros[{g}]", np.zeros(g, np.float32))
+    ones, zeros = (
+        b.const(f"const/ones[{g}]", np.ones(g, np.float32)),
+        b.const(f"const/zeros[{g}]", np.zeros(g, np.float32)),
+    )
     normed = b.add("InstanceNormalization", [grouped, ones, zeros], f"{i}/normed", epsilon=a.eps)
     y = b.add("Reshape", [normed, b.ints(f"const/shape[0,{c},{h},{w}]", [0, c, h, w])], f"{i}/ungrouped")
     y = b.add("Mul", [y, b.param(f"{i}.weight", b.weights[f"{i}.weight"].reshape(-1, 1, 1))], f"{i}/scaled")

@@ -1,6 +1,7 @@
 """The layers the IR needs beyond ``torch.nn``: blur pool, LayerNorm2d, per-channel scale, attention,
 drop path, a convolution with asymmetric or TF-style "same" padding, the tensor functions of channel
-shuffle and MobileViT's unfold/fold, and two faster forms of stock layers (a 1×1 conv without PyTorch's slow paths, a batch norm that works in place at inference).
+shuffle and MobileViT's unfold/fold, and two faster forms of stock layers (a 1×1 conv without
+PyTorch's slow paths, a batch norm that works in place at inference).
 
 Each definition here follows docs/ir.md exactly. They are written to stand alone (they import
 only ``math`` and ``torch``) because :mod:`codegen` copies their source verbatim into the
@@ -76,7 +77,8 @@ class PaddedConv2d(nn.Conv2d):
         pad = self.pad
         if pad == "same":
             pad = []
-            for size, k, s, d in reversed(list(zip(x.shape[2:], self.kernel_size, self.stride, self.dilation))):
+            axes = zip(x.shape[2:], self.kernel_size, self.stride, self.dilation, strict=True)
+            for size, k, s, d in reversed(list(axes)):
                 total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
                 pad += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pad), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
