@@ -18,12 +18,14 @@ __version__ = "0.1.0"
 def load(spec: str | Path, net: str | None = None, input_shape: tuple[int, ...] | None = None, **params: Any):
     """Parse, resolve and shape-check a spec; returns the IR :class:`archdsl.ir.Graph`.
 
-    Keyword arguments override the net's parameters and are validated like them.
+    Keyword arguments override the net's parameters and are validated like them. ``net`` names a
+    net or a search space of the file; a space resolves at its default point (for many points of a
+    space, use :func:`archdsl.space.load_space`, which parses once).
     Raises :class:`archdsl.diagnostics.DiagnosticError` with located diagnostics on bad input.
     """
-    from archdsl.resolve import load_graph
+    from archdsl.space.select import resolve_selected
 
-    return load_graph(spec, net=net, overrides=params, input_shape=input_shape)
+    return resolve_selected(spec, net, params, input_shape).graph
 
 
 def build(
