@@ -6,7 +6,8 @@ the rule pages from the rules:
   ``doc`` line);
 - docs/ir.md, between ``<!-- op-semantics:begin -->`` / ``<!-- op-semantics:end -->``: what every
   backend computes (each op's ``semantics``), and between ``<!-- op-weights:begin -->`` /
-  ``<!-- op-weights:end -->``: the tensors each op owns (its ``weights``, evaluated on its ``example``).
+  ``<!-- op-weights:end -->``: the tensors each op owns (its ``weights``, evaluated on its ``example``);
+- editors/vscode/syntaxes/archdsl.tmLanguage.json: the op names its ``op`` rule highlights.
 
     python scripts/gen_op_docs.py          # rewrite the tables
     python scripts/gen_op_docs.py --check  # exit 1 if a table is out of date
@@ -232,9 +233,30 @@ def generate(docs: Path = DOCS) -> dict[str, str]:
     return out
 
 
+EDITOR_GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "archdsl.tmLanguage.json"
+"""The VS Code (TextMate) grammar: its ``op`` rule highlights the registry's op names."""
+
+
+def editor_grammar(text: str) -> str:
+    """The TextMate grammar ``text`` with the op names of its ``op`` rule from the registry (the
+    rest of the file, written by hand, unchanged)."""
+    import json
+
+    old = json.loads(text)["repository"]["op"]["match"]
+    new = re.sub(r"\(\?:[A-Za-z0-9_|]+\)", lambda m: "(?:" + "|".join(OPS) + ")", old, count=1)
+    encoded = json.dumps(old)[1:-1]
+    if text.count(f'"match": "{encoded}"') != 1:
+        raise DocsError(f"{EDITOR_GRAMMAR.name}: cannot find the op rule's match pattern")
+    return text.replace(f'"match": "{encoded}"', f'"match": "{json.dumps(new)[1:-1]}"')
+
+
 def stale(docs: Path = DOCS) -> list[str]:
     """The files whose generated tables differ from what the registry gives."""
-    return sorted(name for name, text in generate(docs).items() if (docs / name).read_text(encoding="utf-8") != text)
+    out = [name for name, text in generate(docs).items() if (docs / name).read_text(encoding="utf-8") != text]
+    grammar = EDITOR_GRAMMAR.read_text(encoding="utf-8")
+    if editor_grammar(grammar) != grammar:
+        out.append(str(EDITOR_GRAMMAR.relative_to(ROOT)))
+    return sorted(out)
 
 
 def main(argv: list[str]) -> int:
@@ -246,12 +268,14 @@ def main(argv: list[str]) -> int:
                 return 1
             return 0
         written = generate()
+        grammar = editor_grammar(EDITOR_GRAMMAR.read_text(encoding="utf-8"))
     except DocsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name, text in written.items():
         (DOCS / name).write_text(text, encoding="utf-8")
-    print(f"wrote the op tables of {', '.join('docs/' + n for n in written)}")
+    EDITOR_GRAMMAR.write_text(grammar, encoding="utf-8")
+    print(f"wrote the op tables of {', '.join('docs/' + n for n in written)} and the op names of {EDITOR_GRAMMAR.name}")
     return 0
 
 

@@ -96,6 +96,13 @@ SPECS = {
                -> relu -> linear(8) -> scale -> softmax -> fold(2, h = 4) -> conv(4) -> unfold(2) -> flatten
                -> linear(5)
     """,
+    "per_axis_norms": """
+        input image [8, 11, 13]
+        body = conv(8, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) -> groupnorm(4) -> relu
+               -> conv(8, k = (3, 1), s = (1, 2), d = 2, p = "same", groups = 2) -> bn(affine = false)
+               -> drop_path(0.1) -> conv(8, k = 3, s = 2, p = "same") -> bn(affine = false) -> groupnorm(8)
+               -> maxpool((3, 1), (2, 1), (1, 0)) -> avgpool((1, 2), ceil = true) -> groupnorm(1, eps = 0.001)
+    """,
     "merges": """
         input image [8, 6, 6]
         a = columns(join = "mul") {

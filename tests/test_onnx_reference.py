@@ -13,20 +13,40 @@ import numpy as np
 _erf = np.vectorize(math.erf)
 
 
+def pair(v):
+    """A per-axis argument as (height, width)."""
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def conv_sides(x, k, s, p, d):
+    """A conv's zero padding as (top, bottom, left, right): docs/ir.md's forms, TensorFlow's rule for "same"."""
+    if p == "same":
+        out = []
+        for size, kk, ss in zip(x.shape[2:], pair(k), pair(s), strict=True):
+            total = max((math.ceil(size / ss) - 1) * ss + d * (kk - 1) + 1 - size, 0)
+            out += [total // 2, total - total // 2]
+        return tuple(out)
+    if isinstance(p, int):
+        return (p, p, p, p)
+    return (p[0], p[0], p[1], p[1]) if len(p) == 2 else tuple(p)
+
+
 def conv2d(x, w, b, s, p, d, groups):
     n, _, h, wd = x.shape
-    o, cg, k, _ = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    ho = (h + 2 * p - d * (k - 1) - 1) // s + 1
-    wo = (wd + 2 * p - d * (k - 1) - 1) // s + 1
+    o, cg, kh, kw = w.shape
+    sh, sw = pair(s)
+    t, bo, le, r = conv_sides(x, (kh, kw), s, p, d)
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (le, r)))
+    ho = (h + t + bo - d * (kh - 1) - 1) // sh + 1
+    wo = (wd + le + r - d * (kw - 1) - 1) // sw + 1
     og = o // groups
     out = np.zeros((n, o, ho, wo))
     for g in range(groups):
         xs = xp[:, g * cg : (g + 1) * cg]
         ws = w[g * og : (g + 1) * og]
-        for i in range(k):
-            for j in range(k):
-                patch = xs[:, :, i * d : i * d + s * (ho - 1) + 1 : s, j * d : j * d + s * (wo - 1) + 1 : s]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * d : i * d + sh * (ho - 1) + 1 : sh, j * d : j * d + sw * (wo - 1) + 1 : sw]
                 out[:, g * og : (g + 1) * og] += np.einsum("bchw,oc->bohw", patch, ws[:, :, i, j])
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
@@ -37,11 +57,12 @@ def pool2d(x, k, s, p, out_hw, kind, count_include_pad=True):
     """PyTorch's max/avg pooling, windows clipped as in ATen (ceil mode included)."""
     n, c, h, w = x.shape
     ho, wo = out_hw
+    (kh, kw), (sh, sw), (ph, pw) = pair(k), pair(s), pair(p)
     out = np.zeros((n, c, ho, wo))
     for i in range(ho):
         for j in range(wo):
-            hs, ws = i * s - p, j * s - p
-            he, we = min(hs + k, h + p), min(ws + k, w + p)
+            hs, ws = i * sh - ph, j * sw - pw
+            he, we = min(hs + kh, h + ph), min(ws + kw, w + pw)
             pool_size = (he - hs) * (we - ws)
             region = x[:, :, max(hs, 0) : min(he, h), max(ws, 0) : min(we, w)]
             if kind == "max":
@@ -167,7 +188,14 @@ def run(graph, weights, x):
         elif op == "bn":
             sh = (1, -1, 1, 1)
             y = (xs[0] - w[f"{i}.running_mean"].reshape(sh)) / np.sqrt(w[f"{i}.running_var"].reshape(sh) + a.eps)
-            y = y * w[f"{i}.weight"].reshape(sh) + w[f"{i}.bias"].reshape(sh)
+            if a.affine:  # else weight 1, bias 0
+                y = y * w[f"{i}.weight"].reshape(sh) + w[f"{i}.bias"].reshape(sh)
+        elif op == "groupnorm":
+            b, c, h, wd = xs[0].shape
+            g = xs[0].reshape(b, a.groups, -1)
+            mean = g.mean(-1, keepdims=True)
+            y = ((g - mean) / np.sqrt(((g - mean) ** 2).mean(-1, keepdims=True) + a.eps)).reshape(b, c, h, wd)
+            y = y * w[f"{i}.weight"].reshape(1, -1, 1, 1) + w[f"{i}.bias"].reshape(1, -1, 1, 1)
         elif op == "layernorm":
             y = layernorm(xs[0], w[f"{i}.weight"], w[f"{i}.bias"], a.eps, ch_axis)
         elif op == "scale":
@@ -176,7 +204,7 @@ def run(graph, weights, x):
             y = ACTS[op](xs[0])
         elif op == "softmax":
             y = softmax(xs[0], ch_axis)
-        elif op in ("identity", "dropout"):
+        elif op in ("identity", "dropout", "drop_path"):
             y = xs[0]
         elif op in ("maxpool", "avgpool"):
             cip = getattr(a, "count_include_pad", True)

@@ -67,7 +67,8 @@ def test_a_registered_op_appears_in_the_generated_tables(monkeypatch):
     assert "| `xnorm` | | `eps = 1e-5` | a norm registered by the test |" in docs["language.md"]
     assert "| `xnorm(eps)` | what the test says |" in docs["ir.md"]
     assert re.search(r"^\| `xnorm` \| `xnorm` on `\[8, 16, 16\]` \| `ID.weight` `\[8\]` ones", docs["ir.md"], re.M)
-    assert sorted(GEN.stale()) == ["ir.md", "language.md"]
+    assert sorted(GEN.stale()) == ["editors/vscode/syntaxes/archdsl.tmLanguage.json", "ir.md", "language.md"]
+    assert "|xnorm)" in GEN.editor_grammar(GEN.EDITOR_GRAMMAR.read_text())
 
 
 def test_an_op_in_an_unknown_category_is_refused(monkeypatch):

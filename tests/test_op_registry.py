@@ -90,8 +90,8 @@ def test_traits_are_consistent(name):
 
 def test_stride_of_strided_ops():
     graph = example_graph("conv")
-    (conv,) = [n for n in graph.nodes if n.op == "conv"]
-    assert OPS["conv"].stride(conv.args) == 2
+    convs = [n for n in graph.nodes if n.op == "conv"]
+    assert [OPS["conv"].stride(c.args) for c in convs] == [2, 2, 2]  # 2, (2, 1), 2
     graph = example_graph("avgpool")
     (pool,) = [n for n in graph.nodes if n.op == "avgpool"]
     assert OPS["avgpool"].stride(pool.args) == 2  # s defaults to the window
@@ -167,6 +167,28 @@ def test_both_lowerings_compute_the_same(name):
     sess = ort.InferenceSession(serialize(model), providers=["CPUExecutionProvider"])
     got = sess.run(None, {graph.inputs[0].name: x})[0]
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_are_the_torch_modules_tensors(name):
+    """Each op's weights are, by name and shape, the tensors of its torch lowering (its parameters
+    the learned ones, its buffers the rest): the counts are PyTorch's own."""
+    pytest.importorskip("torch")
+    from archdsl_backends.torch import build_module
+    from archdsl_backends.torch.lower import VISITORS
+
+    from archdsl.weights import tensor_specs
+
+    if name not in VISITORS:
+        pytest.skip(f"{name}: refused by the torch backend (tested above)")
+    graph, _ = nodes_of(name)
+    module = build_module(graph, channels_last=False)
+    specs = list(tensor_specs(graph))
+    state = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    assert {t.name: tuple(t.shape) for t in specs} == state
+    learned = {t.name for t in specs if not t.spec.buffer}
+    assert learned == {k for k, _ in module.named_parameters()}
+    assert sum(p.numel() for p in module.parameters()) == graph.total_params
 
 
 FANCY = "net t {\n    input x [8, 6, 6]\n    y = conv(8) -> fancy_act -> relu\n}\n"

@@ -62,7 +62,17 @@ net opsd {
 }
 """
 
-SPECS = {"image": SPEC_IMAGE, "tokens": SPEC_TOKENS, "vector": SPEC_VECTOR, "odd": SPEC_ODD}
+SPEC_AXES = """\
+net opse {
+    input image [4, 15, 17]
+    body = conv(8, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) -> groupnorm(4) -> relu
+           -> conv(8, k = (3, 1), s = (2, 1), d = 2, p = "same", groups = 2) -> bn(affine = false)
+           -> drop_path(0.0) -> maxpool((3, 1), (2, 1), (1, 0)) -> conv(6, k = 3, s = 2, p = "same", bias = true)
+           -> groupnorm(2, eps = 0.001) -> avgpool((1, 2), ceil = true) -> gap -> flatten
+}
+"""
+
+SPECS = {"image": SPEC_IMAGE, "tokens": SPEC_TOKENS, "vector": SPEC_VECTOR, "odd": SPEC_ODD, "axes": SPEC_AXES}
 
 
 # ---- the reference ---------------------------------------------------------------------------
@@ -72,7 +82,9 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _bn(x, p, a, training):
-    w, b = p["weight"], p["bias"]
+    w, b = p.get("weight", 1.0), p.get("bias", 0.0)  # bn(affine = false): 1 and 0
+    if not torch.is_tensor(w):
+        w, b = torch.ones(x.shape[1]), torch.zeros(x.shape[1])
     if training:
         mean = x.mean((0, 2, 3))
         var = x.var((0, 2, 3), unbiased=False)
@@ -80,6 +92,33 @@ def _bn(x, p, a, training):
         mean, var = p["running_mean"], p["running_var"]
     shape = (1, -1, 1, 1)
     return (x - mean.view(shape)) / torch.sqrt(var.view(shape) + a.eps) * w.view(shape) + b.view(shape)
+
+
+def _groupnorm(x, p, a):
+    b, c, h, w = x.shape
+    g = x.reshape(b, a.groups, -1)
+    mean = g.mean(-1, keepdim=True)
+    var = ((g - mean) ** 2).mean(-1, keepdim=True)
+    y = ((g - mean) / torch.sqrt(var + a.eps)).reshape(b, c, h, w)
+    return y * p["weight"].view(1, -1, 1, 1) + p["bias"].view(1, -1, 1, 1)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _conv(x, p, a):
+    """Zero padding first (each side as docs/ir.md says, TF's rule for "same"), then no padding."""
+    (kh, kw), (sh, sw) = p["weight"].shape[2:], _pair(a.s)
+    if a.p == "same":
+        pads = []
+        for size, k, s in ((x.shape[3], kw, sw), (x.shape[2], kh, sh)):
+            total = max((math.ceil(size / s) - 1) * s + a.d * (k - 1) + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+    else:
+        q = (a.p,) * 4 if isinstance(a.p, int) else (a.p[0], a.p[0], a.p[1], a.p[1]) if len(a.p) == 2 else a.p
+        pads = [q[2], q[3], q[0], q[1]]  # F.pad: left, right, top, bottom
+    return F.conv2d(F.pad(x, pads), p["weight"], p.get("bias"), (sh, sw), 0, a.d, a.groups)
 
 
 def _layernorm(x, p, a, layout):
@@ -151,13 +190,15 @@ def reference(graph, params, x, training=False):
         chw = t.layout == "chw"
         op = node.op
         if op == "conv":
-            y = F.conv2d(x0, p["weight"], p.get("bias"), a.s, a.p, a.d, a.groups)
+            y = _conv(x0, p, a)
         elif op == "linear":
             y = x0 @ p["weight"].T + (p.get("bias", 0))
         elif op == "bn":
             y = _bn(x0, p, a, training)
         elif op == "layernorm":
             y = _layernorm(x0, p, a, t.layout)
+        elif op == "groupnorm":
+            y = _groupnorm(x0, p, a)
         elif op == "scale":
             y = x0 * (p["weight"].view(1, -1, 1, 1) if chw else p["weight"])
         elif op == "relu":
@@ -178,8 +219,8 @@ def reference(graph, params, x, training=False):
             y = torch.tanh(x0)
         elif op == "softmax":
             y = _softmax(x0, 1 if chw else -1)
-        elif op in ("identity", "dropout"):
-            y = x0  # dropout(0.0) / eval mode
+        elif op in ("identity", "dropout", "drop_path"):
+            y = x0  # dropout(0.0), drop_path(0.0) / eval mode
         elif op == "maxpool":
             y = F.max_pool2d(x0, a.k, a.s, a.p, ceil_mode=a.ceil)
         elif op == "avgpool":

@@ -305,8 +305,8 @@ class _Walker:
         elif isinstance(e, ast.BinOp):
             self.expr(e.left)
             self.expr(e.right)
-        elif isinstance(e, ast.BoolOp):
-            for o in e.operands:
+        elif isinstance(e, (ast.BoolOp, ast.Tuple)):
+            for o in e.operands if isinstance(e, ast.BoolOp) else e.items:
                 self.expr(o)
         elif isinstance(e, ast.IfExp):
             self.expr(e.body)

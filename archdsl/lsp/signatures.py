@@ -39,12 +39,14 @@ def type_label(annotation: Any) -> str:
     if annotation is None or annotation is type(None):
         return "none"
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # per-axis arguments (archdsl.ops.base.Window): the type under the metadata
+        return type_label(typing.get_args(annotation)[0])
     if origin is typing.Literal:
         return " | ".join(show(v) for v in typing.get_args(annotation))
     if origin in (typing.Union, pytypes.UnionType):
         return " | ".join(type_label(a) for a in typing.get_args(annotation))
     if origin is tuple:
-        return "(" + ", ".join(type_label(a) for a in typing.get_args(annotation) if a is not Ellipsis) + ")"
+        return "(" + ", ".join("..." if a is Ellipsis else type_label(a) for a in typing.get_args(annotation)) + ")"
     return {int: "int", float: "number", bool: "bool", str: "string"}.get(
         annotation, getattr(annotation, "__name__", str(annotation))
     )

@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic_core import PydanticCustomError
 
 Layout = Literal["chw", "tokens", "vec"]
 
@@ -62,6 +63,100 @@ class OpArgs(BaseModel):
     """Base of every op's argument schema: unknown arguments are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# ---- per-axis arguments: an int for both axes, or a tuple ----------------------------------------
+
+
+def _tuple_check(lengths: tuple[int, ...], lo: int, shape: str):
+    """The length and the entries of a per-axis tuple (error type ``axes_tuple``: the resolver's
+    E320, with ``help``)."""
+    help = f"an integer is the same on both axes; a tuple is {shape}"
+
+    def check(v: tuple[int, ...]) -> tuple[int, ...]:
+        if len(v) not in lengths:
+            raise PydanticCustomError(
+                "axes_tuple",
+                "a tuple of {n} entries; give an integer or {shape}",
+                {"n": len(v), "shape": shape, "help": help},
+            )
+        if any(x < lo for x in v):
+            shown = "(" + ", ".join(map(str, v)) + ")"
+            raise PydanticCustomError(
+                "axes_tuple", "every entry must be {lo} or more, got {v}", {"lo": lo, "v": shown, "help": help}
+            )
+        return v
+
+    return AfterValidator(check)
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return "str"
+    return "tuple" if isinstance(v, (tuple, list)) else "int"
+
+
+Window = Annotated[
+    Annotated[Annotated[int, Field(ge=1)], Tag("int")]
+    | Annotated[Annotated[tuple[int, ...], _tuple_check((2,), 1, "(height, width)")], Tag("tuple")],
+    Discriminator(_kind),
+]
+"""A kernel size or stride: an int (both axes) or ``(height, width)``."""
+
+PairPadding = Annotated[
+    Annotated[Annotated[int, Field(ge=0)], Tag("int")]
+    | Annotated[Annotated[tuple[int, ...], _tuple_check((2,), 0, "(height, width)")], Tag("tuple")],
+    Discriminator(_kind),
+]
+"""Symmetric zero padding: an int (every side) or ``(height, width)`` (both sides of each axis)."""
+
+Padding = Annotated[
+    Annotated[Annotated[int, Field(ge=0)], Tag("int")]
+    | Annotated[
+        Annotated[tuple[int, ...], _tuple_check((2, 4), 0, "(height, width) or (top, bottom, left, right)")],
+        Tag("tuple"),
+    ]
+    | Annotated[Literal["same"], Tag("str")]
+    | Annotated[None, Tag("none")],
+    Discriminator(_kind),
+]
+"""Zero padding: an int (every side), ``(height, width)`` (both sides of each axis), ``(top, bottom,
+left, right)``, ``"same"`` (TensorFlow's: output ``ceil(size / s)``, computed per input size, the odd
+row or column at the bottom or right) or ``None`` (the op's default)."""
+
+
+def axes(v: int | tuple[int, ...]) -> tuple[int, int]:
+    """A window or stride as ``(height, width)``."""
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def one_or_pair(h: int, w: int) -> int | tuple[int, int]:
+    """``h`` when both axes agree (so square windows stay ints in the IR), else ``(h, w)``."""
+    return h if h == w else (h, w)
+
+
+def sides(p: int | tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Explicit padding as ``(top, bottom, left, right)``."""
+    if isinstance(p, int):
+        return (p, p, p, p)
+    if len(p) == 2:
+        return (p[0], p[0], p[1], p[1])
+    return (p[0], p[1], p[2], p[3])
+
+
+def compact_sides(t: int, b: int, left: int, r: int) -> int | tuple[int, ...]:
+    """The shortest form of a padding: an int, ``(height, width)`` or the four sides."""
+    if t == b and left == r:
+        return one_or_pair(t, left)
+    return (t, b, left, r)
+
+
+def same_pads(size: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
+    """TensorFlow's "same" padding of one axis (timm's ``get_same_padding``): (before, after)."""
+    total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
 
 
 class OpError(Exception):
@@ -254,13 +349,18 @@ def need_layout(t: TensorType, *layouts: str, what: str = "input") -> None:
         raise OpError(f"{what} must be a {want} tensor, got {t}", code="E402")
 
 
-def spatial_out(size: int, k: int, s: int, p: int, d: int = 1, ceil: bool = False, axis: str = "height") -> int:
-    """Output size of a sliding window along one axis (PyTorch's formula, ceil_mode included)."""
+def spatial_out(
+    size: int, k: int, s: int, p: int, d: int = 1, ceil: bool = False, axis: str = "height", after: int | None = None
+) -> int:
+    """Output size of a sliding window along one axis (PyTorch's formula, ceil_mode included);
+    ``p`` pads before the input and ``after`` (default ``p``) after it."""
     eff = d * (k - 1) + 1
-    span = size + 2 * p - eff
+    after = p if after is None else after
+    span = size + p + after - eff
     if span < 0:
+        pad = str(p) if after == p else f"{p} + {after}"
         raise OpError(
-            f"spatial size shrinks to zero: {axis} {size} with kernel {k}, padding {p}"
+            f"spatial size shrinks to zero: {axis} {size} with kernel {k}, padding {pad}"
             + (f", dilation {d}" if d != 1 else ""),
             arg="k",
             code="E403",

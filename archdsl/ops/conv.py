@@ -9,10 +9,17 @@ from archdsl.ops.base import (
     OpArgs,
     OpError,
     OpSpec,
+    Padding,
     TensorType,
     Traits,
     WeightSpec,
+    Window,
+    axes,
+    compact_sides,
     need_layout,
+    one_or_pair,
+    same_pads,
+    sides,
     spatial_out,
 )
 
@@ -21,9 +28,13 @@ Pos = Field(ge=1)
 
 class ConvArgs(OpArgs):
     c: int = Field(ge=1, description="output channels")
-    k: int = Field(default=1, ge=1, description="kernel size")
-    s: int = Field(default=1, ge=1, description="stride")
-    p: int | None = Field(default=None, ge=0, description="zero padding; default keeps 'same' size at stride 1")
+    k: Window = Field(default=1, description="kernel size: an int or (height, width)")
+    s: Window = Field(default=1, description="stride: an int or (height, width)")
+    p: Padding = Field(
+        default=None,
+        description='zero padding: an int, (height, width), (top, bottom, left, right) or "same"; '
+        "default keeps the size at stride 1",
+    )
     d: int = Field(default=1, ge=1, description="dilation")
     groups: int = Field(default=1, ge=1, description="groups; groups = input channels is depthwise")
     bias: bool = Field(default=False, description="learn a bias")
@@ -32,6 +43,22 @@ class ConvArgs(OpArgs):
 def conv_padding(k: int, s: int, d: int) -> int:
     """timm's ``get_padding``: symmetric padding that keeps the size at stride 1."""
     return ((s - 1) + d * (k - 1)) // 2
+
+
+def window_pads(a, x: TensorType, default) -> tuple[tuple[int, int, int, int], object]:
+    """The padding of a sliding-window op on input ``x`` as (top, bottom, left, right), and the
+    argument in its normal form (``"same"`` stays ``"same"``: it is computed per input size)."""
+    (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
+    d = getattr(a, "d", 1)
+    if a.p == "same":
+        return (*same_pads(x.h, kh, sh, d), *same_pads(x.w, kw, sw, d)), "same"
+    p = a.p if a.p is not None else default(kh, kw, sh, sw, d)
+    t, b, left, r = sides(p)
+    return (t, b, left, r), compact_sides(t, b, left, r)
+
+
+def _default_pad(kh, kw, sh, sw, d):
+    return one_or_pair(conv_padding(kh, sh, d), conv_padding(kw, sw, d))
 
 
 def _conv_infer(a: ConvArgs, ins: list[TensorType]):
@@ -46,23 +73,26 @@ def _conv_infer(a: ConvArgs, ins: list[TensorType]):
         )
     if a.c % a.groups:
         raise OpError(f"groups={a.groups} does not divide the {a.c} output channels", arg="groups", code="E404")
-    p = a.p if a.p is not None else conv_padding(a.k, a.s, a.d)
-    a = a.model_copy(update={"p": p})
-    h = spatial_out(x.h, a.k, a.s, p, a.d, axis="height")
-    w = spatial_out(x.w, a.k, a.s, p, a.d, axis="width")
+    (t, b, left, r), p = window_pads(a, x, _default_pad)
+    (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
+    a = a.model_copy(update={"p": p, "k": one_or_pair(kh, kw), "s": one_or_pair(sh, sw)})
+    h = spatial_out(x.h, kh, sh, t, a.d, axis="height", after=b)
+    w = spatial_out(x.w, kw, sw, left, a.d, axis="width", after=r)
     return TensorType(shape=(a.c, h, w)), a
 
 
 def _conv_weights(a: ConvArgs, ins, out) -> list[WeightSpec]:
-    fan_out = a.k * a.k * a.c // a.groups
-    w = [WeightSpec("weight", (a.c, ins[0].c // a.groups, a.k, a.k), "conv", fan_out=fan_out)]
+    kh, kw = axes(a.k)
+    fan_out = kh * kw * a.c // a.groups
+    w = [WeightSpec("weight", (a.c, ins[0].c // a.groups, kh, kw), "conv", fan_out=fan_out)]
     if a.bias:
         w.append(WeightSpec("bias", (a.c,), "zeros"))
     return w
 
 
 def _conv_macs(a: ConvArgs, ins, out) -> int:
-    return (a.c * (ins[0].c // a.groups) * a.k * a.k + (a.c if a.bias else 0)) * out.h * out.w
+    kh, kw = axes(a.k)
+    return (a.c * (ins[0].c // a.groups) * kh * kw + (a.c if a.bias else 0)) * out.h * out.w
 
 
 def conv_kind(a: ConvArgs, c_in: int) -> str:
@@ -78,15 +108,38 @@ def _conv_cost(a: ConvArgs, ins, out, macs: int) -> Cost:
     return Cost(conv_kind(a, ins[0].c), 2.0 * macs)
 
 
+def window_text(v) -> str:
+    """``3×3`` for 3, ``1×5`` for (1, 5)."""
+    h, w = axes(v)
+    return f"{h}×{w}"
+
+
+def pad_text(p) -> str | None:
+    """A padding worth showing on a label: "same" or an asymmetric one (``pad 0,1,0,1``)."""
+    if p == "same":
+        return "same"
+    if isinstance(p, tuple) and len(p) == 4:
+        return "pad " + ",".join(map(str, p))
+    return None
+
+
+def stride_text(s) -> str | None:
+    h, w = axes(s)
+    if h == w:
+        return f"↓{h}" if h > 1 else None
+    return f"↓{h}×{w}"
+
+
 def _conv_label(a: ConvArgs, ins) -> str:
     dw = bool(ins) and a.groups > 1 and a.groups == ins[0].c and a.c == a.groups
-    parts = [f"{'dw conv' if dw else 'conv'} {a.k}×{a.k}", str(a.c)]
+    parts = [f"{'dw conv' if dw else 'conv'} {window_text(a.k)}", str(a.c)]
     if a.groups > 1 and not dw:
         parts.append(f"g{a.groups}")
     if a.d > 1:
         parts.append(f"dil {a.d}")
-    if a.s > 1:
-        parts.append(f"↓{a.s}")
+    for extra in (stride_text(a.s), pad_text(a.p)):
+        if extra:
+            parts.append(extra)
     return " · ".join(parts)
 
 
@@ -128,10 +181,14 @@ OPS = [
         weights=_conv_weights,
         label=_conv_label,
         cost=_conv_cost,
-        example="conv(16, k = 3, s = 2, groups = 4, bias = true)",
+        example="conv(16, k = 3, s = 2, groups = 4, bias = true) -> conv(16, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) "
+        '-> conv(16, k = 3, s = 2, p = "same")',
         category="conv",
         doc="2-D convolution (PyTorch Conv2d); depthwise when groups equals the input channels",
-        semantics="`Conv2d(in, c, k, stride=s, padding=p, dilation=d, groups=groups, bias=bias)`, zero padding",
+        semantics="`Conv2d(in, c, k, stride=s, padding=p, dilation=d, groups=groups, bias=bias)`, zero padding; "
+        "`k`, `s` an int or (height, width); `p` an int, (height, width), (top, bottom, left, right) or "
+        "`\"same\"` (TensorFlow's, timm's `Conv2dSame`: output `ceil(size / s)`, the padding computed from each "
+        "input's size, the odd row or column at the bottom or right)",
     ),
     OpSpec(
         "linear",

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archdsl.ops.base import Cost, OpArgs, OpSpec, Traits, WeightSpec, name_label, need_layout
+from archdsl.ops.base import Cost, OpArgs, OpError, OpSpec, Traits, WeightSpec, name_label, need_layout
 
 
 class NormArgs(OpArgs):
     eps: float = Field(default=1e-5, gt=0, lt=1, description="added to the variance")
     momentum: float = Field(default=0.1, ge=0, le=1, description="running-statistics momentum")
+    affine: bool = Field(default=True, description="learn a per-channel weight and bias (false: running stats only)")
+
+
+class GroupNormArgs(OpArgs):
+    groups: int = Field(default=32, ge=1, description="channel groups normalised together")
+    eps: float = Field(default=1e-5, gt=0, lt=1, description="added to the variance")
 
 
 class LayerNormArgs(OpArgs):
@@ -34,18 +40,31 @@ def _same(a, ins):
 
 
 def _affine_macs(a, ins, out) -> int:
-    return 2 * ins[0].c
+    return 2 * ins[0].c if getattr(a, "affine", True) else 0
 
 
-def _bn_weights(a, ins, out) -> list[WeightSpec]:
+def _bn_weights(a: NormArgs, ins, out) -> list[WeightSpec]:
     c = ins[0].c
+    affine = [WeightSpec("weight", (c,), "ones"), WeightSpec("bias", (c,), "zeros")] if a.affine else []
     return [
-        WeightSpec("weight", (c,), "ones"),
-        WeightSpec("bias", (c,), "zeros"),
+        *affine,
         WeightSpec("running_mean", (c,), "zeros", buffer=True),
         WeightSpec("running_var", (c,), "ones", buffer=True),
         WeightSpec("num_batches_tracked", (), "zeros", buffer=True, dtype="int64"),
     ]
+
+
+def _gn_infer(a: GroupNormArgs, ins):
+    (x,) = ins
+    need_layout(x, "chw")
+    if x.c % a.groups:
+        raise OpError(
+            f"groups={a.groups} does not divide the {x.c} input channels",
+            arg="groups",
+            code="E404",
+            help=f"choose groups among the divisors of {x.c}",
+        )
+    return x, a
 
 
 def _ln_weights(a, ins, out) -> list[WeightSpec]:
@@ -69,6 +88,7 @@ FLOPS_PER_ELEMENT: dict[str, int] = {
     "gelu": 8,
     "softmax": 5,
     "layernorm": 8,
+    "groupnorm": 8,
     "bn": 2,
     "scale": 1,
 }
@@ -125,11 +145,30 @@ OPS = [
         macs=_affine_macs,
         traits=Traits(norm=True, per_channel=True, per_pixel=True, linear=True),
         weights=_bn_weights,
-        label=name_label("BN"),
+        label=lambda a, ins: "BN" if a.affine else "BN · no affine",
         cost=_per_element("norm", FLOPS_PER_ELEMENT["bn"]),
+        example="bn -> bn(affine = false)",
         category="norm",
-        doc="batch normalisation over channels (BatchNorm2d)",
-        semantics="`BatchNorm2d(C, eps, momentum)`",
+        doc="batch normalisation over channels (BatchNorm2d); `affine = false`: no weight and bias",
+        semantics="`BatchNorm2d(C, eps, momentum, affine)`; without affine, the weight is 1 and the bias 0 "
+        "(the running statistics are kept)",
+    ),
+    OpSpec(
+        "groupnorm",
+        GroupNormArgs,
+        _gn_infer,
+        positional=("groups",),
+        macs=_affine_macs,
+        # statistics over each group's channels and all pixels of one sample: mixes channels and space
+        traits=Traits(norm=True),
+        weights=_ln_weights,
+        label=lambda a, ins: f"GN · g{a.groups}",
+        cost=_per_element("norm", FLOPS_PER_ELEMENT["groupnorm"]),
+        example="groupnorm(4)",
+        category="norm",
+        doc="group normalisation: channels in `groups` groups, each normalised over its channels and pixels",
+        semantics="`GroupNorm(groups, C, eps)`: per sample, each group of C/groups channels normalised by the mean "
+        "and (biased) variance over its channels and pixels, then a per-channel weight and bias",
     ),
     OpSpec(
         "layernorm",

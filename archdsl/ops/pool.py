@@ -12,18 +12,24 @@ from archdsl.ops.base import (
     OpArgs,
     OpError,
     OpSpec,
+    PairPadding,
     TensorType,
     Traits,
+    Window,
+    axes,
     name_label,
     need_layout,
+    one_or_pair,
     spatial_out,
 )
 
 
 class PoolArgs(OpArgs):
-    k: int = Field(ge=1, description="window size")
-    s: int | None = Field(default=None, ge=1, description="stride; defaults to the window size")
-    p: int = Field(default=0, ge=0, description="zero padding")
+    k: Window = Field(description="window size: an int or (height, width)")
+    s: Window | None = Field(
+        default=None, description="stride (an int or (height, width)); defaults to the window size"
+    )
+    p: PairPadding = Field(default=0, description="zero padding: an int or (height, width)")
     ceil: bool = Field(default=False, description="ceil mode for the output size")
 
 
@@ -34,13 +40,19 @@ class AvgPoolArgs(PoolArgs):
 def _pool_infer(a: PoolArgs, ins):
     (x,) = ins
     need_layout(x, "chw")
-    s = a.s if a.s is not None else a.k
-    if a.p * 2 > a.k:
-        raise OpError(f"padding {a.p} is more than half the window {a.k}", arg="p", code="E405")
-    a = a.model_copy(update={"s": s})
-    h = spatial_out(x.h, a.k, s, a.p, ceil=a.ceil, axis="height")
-    w = spatial_out(x.w, a.k, s, a.p, ceil=a.ceil, axis="width")
+    (kh, kw) = axes(a.k)
+    (sh, sw) = axes(a.s if a.s is not None else a.k)
+    (ph, pw) = axes(a.p)
+    if ph * 2 > kh or pw * 2 > kw:
+        raise OpError(f"padding {_show(a.p)} is more than half the window {_show(a.k)}", arg="p", code="E405")
+    a = a.model_copy(update={"k": one_or_pair(kh, kw), "s": one_or_pair(sh, sw), "p": one_or_pair(ph, pw)})
+    h = spatial_out(x.h, kh, sh, ph, ceil=a.ceil, axis="height")
+    w = spatial_out(x.w, kw, sw, pw, ceil=a.ceil, axis="width")
     return TensorType(shape=(x.c, h, w)), a
+
+
+def _show(v) -> str:
+    return str(v) if isinstance(v, int) else "(" + ", ".join(map(str, v)) + ")"
 
 
 class BlurPoolArgs(OpArgs):
@@ -91,14 +103,16 @@ def _gap_infer(a, ins):
 
 def _pool_label(name: str):
     def label(a: PoolArgs, ins) -> str:
-        s = a.s if a.s is not None else a.k
-        return f"{name} {a.k}×{a.k}" + (f" · ↓{s}" if s > 1 else "")
+        (kh, kw), (sh, sw) = axes(a.k), axes(a.s if a.s is not None else a.k)
+        stride = (f" · ↓{sh}" if sh > 1 else "") if sh == sw else f" · ↓{sh}×{sw}"
+        return f"{name} {kh}×{kw}" + stride
 
     return label
 
 
 def _pool_cost(a: PoolArgs, ins, out, macs: int) -> Cost:
-    return Cost("pool", float(out.numel * a.k * a.k))
+    kh, kw = axes(a.k)
+    return Cost("pool", float(out.numel * kh * kw))
 
 
 def _blur_label(a: BlurPoolArgs, ins) -> str:

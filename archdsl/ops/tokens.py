@@ -114,6 +114,12 @@ class DropoutArgs(OpArgs):
     p: float = Field(default=0.0, ge=0, lt=1, description="drop probability (training only)")
 
 
+class DropPathArgs(OpArgs):
+    p: float = Field(
+        default=0.0, ge=0, lt=1, description="probability of dropping a sample's whole path (training only)"
+    )
+
+
 def _same(a, ins):
     return ins[0], a
 
@@ -190,5 +196,19 @@ OPS = [
         category="misc",
         doc="dropout (identity at inference)",
         semantics="dropout (identity in eval)",
+    ),
+    OpSpec(
+        "drop_path",
+        DropPathArgs,
+        _same,
+        positional=("p",),
+        traits=Traits(alias=True, view=True, per_channel=True, per_pixel=True, linear=True),
+        label=lambda a, ins: f"drop path {a.p:g}",
+        cost=lambda a, ins, out, macs: Cost("free", 0.0, 0.0),
+        example="drop_path(0.1)",
+        category="misc",
+        doc="stochastic depth (timm's DropPath): identity at inference",
+        semantics="identity in eval; in training each sample's tensor is zeroed with probability `p` and the "
+        "others are scaled by `1/(1-p)` (timm's `DropPath`, `scale_by_keep=True`)",
     ),
 ]

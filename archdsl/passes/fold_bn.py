@@ -18,10 +18,12 @@ def bn_scale_shift(rw: Rewriter, bn_id: str, eps: float):
     import numpy as np
 
     w = rw.weights
-    scale = np.asarray(w[f"{bn_id}.weight"], np.float64) / np.sqrt(
-        np.asarray(w[f"{bn_id}.running_var"], np.float64) + eps
-    )
-    shift = np.asarray(w[f"{bn_id}.bias"], np.float64) - np.asarray(w[f"{bn_id}.running_mean"], np.float64) * scale
+    var = np.asarray(w[f"{bn_id}.running_var"], np.float64)
+    # bn(affine = false) has no weight and bias: 1 and 0
+    gamma = np.asarray(w.get(f"{bn_id}.weight", np.ones_like(var)), np.float64)
+    beta = np.asarray(w.get(f"{bn_id}.bias", np.zeros_like(var)), np.float64)
+    scale = gamma / np.sqrt(var + eps)
+    shift = beta - np.asarray(w[f"{bn_id}.running_mean"], np.float64) * scale
     return scale, shift
 
 

@@ -51,6 +51,8 @@ def _merge_one(rw: Rewriter, add: Node) -> bool:
     offsets = set()
     for cv in convs:
         a = cv.args
+        if not all(isinstance(v, int) for v in (a.k, a.s, a.p)):  # non-square, asymmetric or "same"
+            return False
         if (a.s, a.groups, a.c, a.d) != (first.s, first.groups, first.c, 1) or a.k % 2 == 0:
             return False
         offsets.add(a.p - (a.k - 1) // 2)

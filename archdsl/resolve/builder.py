@@ -103,14 +103,15 @@ class Builder:
     ) -> TensorVal:
         """An op from bound argument values: checked against the limits and the op's schema, its
         output type inferred (errors at the argument they are about, else at ``span``)."""
-        for k, v in values.items():
-            if isinstance(v, int) and not isinstance(v, bool) and v > self.limits.max_dim:
-                raise error(
-                    "E501",
-                    f"{k} = {v:,} is above the limit of {self.limits.max_dim:,}",
-                    spans.get(k, span),
-                    help="sizes this large are refused before anything is built",
-                )
+        for k, value in values.items():
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, int) and not isinstance(v, bool) and v > self.limits.max_dim:
+                    raise error(
+                        "E501",
+                        f"{k} = {v:,} is above the limit of {self.limits.max_dim:,}",
+                        spans.get(k, span),
+                        help="sizes this large are refused before anything is built",
+                    )
         try:
             args = spec.args(**values)
         except ValidationError as exc:

@@ -42,6 +42,8 @@ def validation_diag(spec: OpSpec, e: dict, spans: dict[str, Span], span: Span) -
         return Diagnostic(
             "E320", f"argument '{key}' of '{spec.name}' must be {want}, got {type_name(got)} {show(got)}", where
         )
+    if typ == "axes_tuple":  # a per-axis argument (archdsl.ops.base.Window, Padding)
+        return Diagnostic("E320", f"argument '{key}' of '{spec.name}': {e['msg']}", where, help=e["ctx"]["help"])
     if typ in ("greater_than_equal", "greater_than", "less_than", "less_than_equal"):
         return Diagnostic("E321", f"argument '{key}' of '{spec.name}': {e['msg'].lower()}, got {show(got)}", where)
     return Diagnostic("E320", f"argument '{key}' of '{spec.name}': {e['msg']}", where)

@@ -87,6 +87,12 @@ class Evaluator:
             return self._eval(e.body) if test else self._eval(e.orelse)
         if isinstance(e, ast.FCall):
             return check_range(self._call(e), e.span)
+        if isinstance(e, ast.Tuple):
+            items = tuple(self._eval(x) for x in e.items)
+            for x, v in zip(e.items, items, strict=True):
+                if not is_number(v) and not isinstance(v, str):
+                    raise error("E260", f"a tuple holds numbers or strings, got {type_name(v)}", x.span)
+            return items
         raise error("E299", "unsupported expression", e.span)
 
     def _binop(self, e: ast.BinOp) -> Any:

@@ -49,6 +49,8 @@ def type_name(v: Any) -> str:
         return "none"
     if isinstance(v, TensorVal):
         return "a tensor"
+    if isinstance(v, tuple):
+        return "a tuple"
     return type(v).__name__
 
 
@@ -59,6 +61,8 @@ def show(v: Any) -> str:
         return "none"
     if isinstance(v, str):
         return f'"{v}"'
+    if isinstance(v, tuple):
+        return "(" + ", ".join(show(x) for x in v) + ")"
     return str(v)
 
 

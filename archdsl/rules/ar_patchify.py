@@ -45,7 +45,10 @@ class PaddedPatchifyConv(Rule):
     A patchify stem cuts the image into non-overlapping k×k patches (ConvNeXt's `conv(96, k = 4,
     s = 4)`, a ViT patch embedding). `conv`'s default padding is timm's `((s-1) + d(k-1)) // 2`,
     which keeps the size of a stride-1 convolution but pads a patchify convolution too: write
-    `p = 0`. Dilated convolutions are not patchify convolutions and are not checked.
+    `p = 0`. Explicit zero padding (`p = 0`, `p = (0, 0)`) and TensorFlow's `p = "same"` (which pads
+    only where the stride does not divide the input, and then on purpose) are not reported; any other
+    padding, explicit or not, is (`p = (0, 1, 0, 1)` included: the patches do not tile the input).
+    Dilated convolutions are not patchify convolutions and are not checked.
 
     ## Why is this bad?
     With padding the patches no longer tile the image: at 224×224, `conv(96, k = 4, s = 4)` pads

@@ -71,6 +71,13 @@ class IfExp(Expr):
 
 
 @dataclass(frozen=True)
+class Tuple(Expr):
+    """``(a, b, ...)``, two or more items: a window, stride or padding per axis."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
 class Arg:
     name: str | None
     value: Expr

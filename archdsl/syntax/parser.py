@@ -325,6 +325,9 @@ class _ToAst(Transformer):
     def ifexp(self, meta, ch):
         return ast.IfExp(self.sp(meta), ch[0], ch[1], ch[2])
 
+    def tuple(self, meta, ch):
+        return ast.Tuple(self.sp(meta), tuple(ch))
+
 
 def count_tokens(text: str, limit: int) -> tuple[int, int | None]:
     """The tokens of ``text`` (roughly as Lark counts them), and the offset of the first one past

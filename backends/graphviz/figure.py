@@ -2,7 +2,8 @@
 
 The figure is what a paper author would draw (AttendNeXt, Figure 1): stages as clusters left to
 right, parallel columns as sub-clusters, merges as small circles, blocks as boxes with their key
-arguments, DC-AC modules as their condense / embed / expand layers. Three levels of detail:
+arguments, DC-AC modules as their condense / embed / expand layers (:mod:`.figure_attention`; the
+boxes, clusters and edges are :mod:`.figure_model`). Three levels of detail:
 
 * ``STAGES``: one box per stage (inside its cluster) with a summary of its contents;
 * ``BLOCKS``: a box per block instance; primitive ops outside blocks as boxes, each followed by
@@ -21,82 +22,23 @@ order, deduplicated, so the DOT text is a pure function of the graph and the opt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from archdsl.diagnostics import did_you_mean
 from archdsl.ir import Graph
 from archdsl.ops import TensorType
 
 from . import labels as L
 from .errors import OptionError
+from .figure_attention import ATTENTION_BLOCKS, AttentionFigure
+from .figure_model import Box, Cluster, Edge, Figure
 from .options import OPS, STAGES, RenderOptions
 from .structure import Structure, Tree, build, contains, runs
-
-ATTENTION_BLOCKS = {"dcac": "DC-AC", "attention_condenser": "attention condenser"}
-
-
-@dataclass
-class Box:
-    id: str
-    role: str  # op block repeat stage downsample condense embed expand merge input output external
-    title: str
-    lines: list[str] = field(default_factory=list)
-    members: list[str] = field(default_factory=list)
-    symbol: str | None = None  # merges: + × C
-    emphasis: bool = False  # a block or stage that downsamples
-    tooltip: str = ""
-
-
-@dataclass
-class Cluster:
-    id: str
-    role: str  # stage columns column block attention repeat residual shortcut group focus
-    title: str
-    subtitle: str = ""
-    items: list[Box | Cluster] = field(default_factory=list)
-    tooltip: str = ""
-
-
-@dataclass
-class Edge:
-    tail: str
-    head: str
-    label: str = ""
-
-
-@dataclass
-class Figure:
-    name: str
-    items: list[Box | Cluster]
-    edges: list[Edge]
-    options: RenderOptions
-    params: int = 0  # of what is drawn (the focus, or the whole net)
-    macs: int = 0
-    unit: dict[str, str] = field(default_factory=dict)  # IR node id -> the id of the box that shows it
-
-    def boxes(self):
-        stack = list(reversed(self.items))
-        while stack:
-            it = stack.pop()
-            if isinstance(it, Box):
-                yield it
-            else:
-                stack.extend(reversed(it.items))
-
-    def clusters(self):
-        stack = list(reversed(self.items))
-        while stack:
-            it = stack.pop()
-            if isinstance(it, Cluster):
-                yield it
-                stack.extend(reversed(it.items))
 
 
 def build_figure(graph: Graph, options: RenderOptions) -> Figure:
     return _Builder(build(graph), options).figure()
 
 
-class _Builder:
+class _Builder(AttentionFigure):
     def __init__(self, s: Structure, opts: RenderOptions) -> None:
         self.s = s
         self.opts = opts
@@ -459,71 +401,6 @@ class _Builder:
         if nid.endswith(".project") and L.projection(n):
             title = "project · " + title
         return self._box(nid, role, title, [], [nid], tooltip=tip)
-
-    # ---- attention condensers ------------------------------------------------------------
-    def _roles(self, t: Tree, ids: list[str]) -> dict[str, str | None]:
-        """condense / embed / expand for the layers of an attention condenser, per branch."""
-        s = self.s
-        cut = len(t.path) + 1
-        state: dict[str, str | None] = {}
-        roles: dict[str, str | None] = {}
-        for nid in sorted(ids, key=s.index.__getitem__):
-            n = s.nodes[nid]
-            rel = nid[cut:]
-            branch = rel.split(".", 1)[0] if "." in rel else ""
-            last = state.get(branch)
-            role: str | None = None
-            if L.pooling(n) and last in (None, "condense") and L.stride_of(n) > 1:
-                role = "condense"
-            elif L.expands(n, self._in_type(nid)) and last in ("condense", "embed", "expand"):
-                role = "expand"
-            elif (L.projection(n) and last in ("condense", "embed")) or (L.follower(n) and last == "embed"):
-                role = "embed"
-            roles[nid] = role
-            if role is not None:
-                state[branch] = role
-            elif last == "expand":
-                state[branch] = "done"
-        return roles
-
-    def _attention(self, t: Tree) -> Cluster | None:
-        s = self.s
-        ids = sorted(t.node_ids(), key=s.index.__getitem__)
-        if not ids:
-            return None
-        roles = self._roles(t, ids)
-        items: list[Box | Cluster] = []
-        for nid in ids:
-            role = roles[nid]
-            n = s.nodes[nid]
-            if role is None:
-                if self.level < OPS:
-                    self._node(nid, t, items)
-                else:
-                    items.append(self._op_box(nid))
-                continue
-            title = L.op_title(n, self._in_type(nid))
-            prev = items[-1] if items else None
-            src = n.inputs[0] if len(n.inputs) == 1 else None
-            if (
-                self.level < OPS
-                and isinstance(prev, Box)
-                and prev.role == role
-                and src is not None
-                and prev.members[-1] == src
-                and s.consumers[src] == [nid]
-            ):
-                prev.members.append(nid)
-                self.unit[nid] = prev.id
-                if L.follower(n):
-                    prev.lines[-1] += f" · {title}"
-                else:
-                    prev.lines.append(title)
-                continue
-            items.append(self._box(nid, role, role, [title], [nid], tooltip=f"{nid}: {n.op} → {n.out}"))
-        name = ATTENTION_BLOCKS.get(t.name, t.name)
-        sub = L.block_args(t.name, {k: v for k, v in t.args.items() if k != "c"}, None)
-        return Cluster(t.path, "attention", name, sub, items, tooltip=t.path)
 
     # ---- edges ---------------------------------------------------------------------------
     def _resolve(self, ref: str, depth: int = 0) -> str | None:

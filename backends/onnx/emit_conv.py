@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archdsl.ir import Node
+from archdsl.ops.base import axes, same_pads, sides
 
 from .builder import Builder
 
@@ -12,13 +13,24 @@ def emit_conv(b: Builder, node: Node, xs: list[str]) -> str:
     inputs = [xs[0], b.param(f"{node.id}.weight")]
     if a.bias:
         inputs.append(b.param(f"{node.id}.bias"))
+    pads = None
+    if a.p == "same":
+        # TensorFlow's, for this input size (the ONNX input's size is the IR's: only the batch is
+        # dynamic); auto_pad = SAME_UPPER would say the same, but onnxruntime refuses it with dilation
+        x = b.types[node.inputs[0]]
+        (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
+        (t, bottom), (left, r) = same_pads(x.h, kh, sh, a.d), same_pads(x.w, kw, sw, a.d)
+        pads = [t, left, bottom, r] if (t, left, bottom, r) != (0, 0, 0, 0) else None
+    elif a.p:
+        t, bottom, left, r = sides(a.p)
+        pads = [t, left, bottom, r]
     return b.add(
         "Conv",
         inputs,
         node.id,
-        kernel_shape=[a.k, a.k],
-        strides=[a.s, a.s] if a.s != 1 else None,
-        pads=[a.p] * 4 if a.p else None,
+        kernel_shape=list(axes(a.k)),
+        strides=list(axes(a.s)) if a.s != 1 else None,
+        pads=pads,
         dilations=[a.d, a.d] if a.d != 1 else None,
         group=a.groups if a.groups != 1 else None,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from archdsl.ir import Node
 
 from .builder import Builder
@@ -11,8 +13,38 @@ from .builder import Builder
 
 def emit_bn(b: Builder, node: Node, xs: list[str]) -> str:
     """An unfolded batch norm (``fold=false``, or no convolution before it to fold into)."""
-    names = [b.param(f"{node.id}.{t}") for t in ("weight", "bias", "running_mean", "running_var")]
-    return b.add("BatchNormalization", [xs[0], *names], node.id, epsilon=node.args.eps)
+    i, c = node.id, node.out.c
+    if node.args.affine:
+        affine = [b.param(f"{i}.weight"), b.param(f"{i}.bias")]
+    else:  # no weight and bias: constant scale 1 and bias 0
+        affine = [
+            b.const(f"const/ones[{c}]", np.ones(c, np.float32)),
+            b.const(f"const/zeros[{c}]", np.zeros(c, np.float32)),
+        ]
+    stats = [b.param(f"{i}.{t}") for t in ("running_mean", "running_var")]
+    return b.add("BatchNormalization", [xs[0], *affine, *stats], i, epsilon=node.args.eps)
+
+
+def emit_groupnorm(b: Builder, node: Node, xs: list[str]) -> str:
+    """GroupNorm: one GroupNormalization from opset 21 (per-channel scale and bias; opset 18's
+    per-group form is not PyTorch's); at lower opsets ``Reshape [B, G, -1]`` →
+    InstanceNormalization (scale 1, bias 0 per group) → ``Reshape [B, C, H, W]`` → per-channel
+    ``Mul`` weight, ``Add`` bias."""
+    x, i, a = xs[0], node.id, node.args
+    c, h, w = node.out.shape
+    if b.opset >= 21:
+        weight, bias = b.param(f"{i}.weight"), b.param(f"{i}.bias")
+        return b.add("GroupNormalization", [x, weight, bias], i, num_groups=a.groups, epsilon=a.eps)
+    g = a.groups
+    grouped = b.add("Reshape", [x, b.ints(f"const/shape[0,{g},-1]", [0, g, -1])], f"{i}/grouped")
+    ones, zeros = (
+        b.const(f"const/ones[{g}]", np.ones(g, np.float32)),
+        b.const(f"const/zeros[{g}]", np.zeros(g, np.float32)),
+    )
+    normed = b.add("InstanceNormalization", [grouped, ones, zeros], f"{i}/normed", epsilon=a.eps)
+    y = b.add("Reshape", [normed, b.ints(f"const/shape[0,{c},{h},{w}]", [0, c, h, w])], f"{i}/ungrouped")
+    y = b.add("Mul", [y, b.param(f"{i}.weight", b.weights[f"{i}.weight"].reshape(-1, 1, 1))], f"{i}/scaled")
+    return b.add("Add", [y, b.param(f"{i}.bias", b.weights[f"{i}.bias"].reshape(-1, 1, 1))], i)
 
 
 def emit_layernorm(b: Builder, node: Node, xs: list[str]) -> str:
@@ -98,4 +130,8 @@ def emit_identity(b: Builder, node: Node, xs: list[str]) -> str:
 
 
 def emit_dropout(b: Builder, node: Node, xs: list[str]) -> str:
+    return xs[0]
+
+
+def emit_drop_path(b: Builder, node: Node, xs: list[str]) -> str:
     return xs[0]

@@ -6,7 +6,7 @@ import numpy as np
 
 from archdsl.ir import Node
 from archdsl.ops import TensorType
-from archdsl.ops.base import spatial_out
+from archdsl.ops.base import axes, spatial_out
 from archdsl.ops.pool import blur_padding
 
 from .builder import Builder
@@ -21,12 +21,18 @@ def _onnx_ceil_out(size: int, k: int, s: int, p: int) -> int:
     return -(-(size + 2 * p - k) // s) + 1
 
 
+def _axes3(a) -> list[tuple[int, int, int]]:
+    """(k, s, p) of the height and the width axis."""
+    return list(zip(axes(a.k), axes(a.s), axes(a.p), strict=True))
+
+
 def _ceil_mode(node: Node, ins: list[TensorType]) -> int | None:
     """1 where ceil mode changes the output size, else None (the attribute is left out)."""
     a, x = node.args, ins[0]
     if not a.ceil:
         return None
-    floor = (spatial_out(x.h, a.k, a.s, a.p), spatial_out(x.w, a.k, a.s, a.p))
+    (kh, sh, ph), (kw, sw, pw) = _axes3(a)
+    floor = (spatial_out(x.h, kh, sh, ph), spatial_out(x.w, kw, sw, pw))
     return None if floor == (node.out.h, node.out.w) else 1
 
 
@@ -34,7 +40,8 @@ def _check_pool(node: Node, ins: list[TensorType], opset: int) -> str | None:
     a, x = node.args, ins[0]
     if not a.ceil or opset >= CEIL_FIXED_OPSET:
         return None
-    onnx_out = (_onnx_ceil_out(x.h, a.k, a.s, a.p), _onnx_ceil_out(x.w, a.k, a.s, a.p))
+    (kh, sh, ph), (kw, sw, pw) = _axes3(a)
+    onnx_out = (_onnx_ceil_out(x.h, kh, sh, ph), _onnx_ceil_out(x.w, kw, sw, pw))
     if onnx_out == (node.out.h, node.out.w):
         return None
     return (
@@ -51,10 +58,11 @@ check_avgpool = _check_pool
 def _pool_attrs(b: Builder, node: Node) -> dict:
     a = node.args
     ins = [b.types[i] for i in node.inputs]
+    (kh, sh, ph), (kw, sw, pw) = _axes3(a)
     return {
-        "kernel_shape": [a.k, a.k],
-        "strides": [a.s, a.s],
-        "pads": [a.p] * 4 if a.p else None,
+        "kernel_shape": [kh, kw],
+        "strides": [sh, sw],
+        "pads": [ph, pw, ph, pw] if a.p else None,
         "ceil_mode": _ceil_mode(node, ins),
     }
 

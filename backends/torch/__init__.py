@@ -4,11 +4,12 @@ Published as the entry point ``torch = "archdsl_backends.torch:BACKEND"`` in the
 ``archdsl.backends`` (the same hook a third-party backend uses; see docs/backends.md).
 
 Modules: :mod:`.lower` (one step per IR node, the B001/B101 checks, in-place decisions),
-:mod:`.layers` (blur pool, LayerNorm2d, scale, attention, unfold/fold/shuffle, the fast 1×1 conv and
-in-place batch norm), :mod:`.build` (torch.fx GraphModule), :mod:`.weights` (the shared timm-like
-initialisation and ``--weights`` files, through :mod:`archdsl.weights`), :mod:`.deploy` (the shared
-IR passes: BN folding, MobileOne re-parameterisation), :mod:`.codegen` and :mod:`.codegen_init`
-(standalone source), :mod:`.backend` (the backend object and ``compile``).
+:mod:`.layers` (blur pool, LayerNorm2d, scale, attention, drop path, unfold/fold/shuffle, the padded
+conv, the fast 1×1 conv and in-place batch norm), :mod:`.build` (torch.fx GraphModule),
+:mod:`.weights` (the shared timm-like initialisation and ``--weights`` files, through
+:mod:`archdsl.weights`), :mod:`.deploy` (the shared IR passes: BN folding, MobileOne
+re-parameterisation), :mod:`.codegen` and :mod:`.codegen_init` (standalone source), :mod:`.backend`
+(the backend object and ``compile``).
 See docs/backends.md.
 """
 

@@ -60,9 +60,11 @@ HELPERS = (
     layers.unfold_patches,
     layers.fold_patches,
     layers.PointwiseConv2d,
+    layers.PaddedConv2d,
     layers.InplaceBatchNorm2d,
     layers.BlurPool2d,
     layers.LayerNorm2d,
+    layers.DropPath,
     layers.Scale,
     layers.Attention,
 )

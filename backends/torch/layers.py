@@ -1,6 +1,7 @@
 """The layers the IR needs beyond ``torch.nn``: blur pool, LayerNorm2d, per-channel scale, attention,
-the tensor functions of channel shuffle and MobileViT's unfold/fold, and two faster forms of stock
-layers (a 1×1 conv without PyTorch's slow paths, a batch norm that works in place at inference).
+drop path, a convolution with asymmetric or TF-style "same" padding, the tensor functions of channel
+shuffle and MobileViT's unfold/fold, and two faster forms of stock layers (a 1×1 conv without
+PyTorch's slow paths, a batch norm that works in place at inference).
 
 Each definition here follows docs/ir.md exactly. They are written to stand alone (they import
 only ``math`` and ``torch``) because :mod:`codegen` copies their source verbatim into the
@@ -60,6 +61,30 @@ class PointwiseConv2d(nn.Conv2d):
                 x = x + self.bias.view(1, -1, 1, 1)
             return x
         return F.conv2d(x, self.weight, self.bias, groups=self.groups)
+
+
+class PaddedConv2d(nn.Conv2d):
+    """``nn.Conv2d`` (same weights and ``state_dict``) after a zero padding it cannot express:
+    ``pad = (left, right, top, bottom)`` (F.pad's order) with different sides, or ``pad = "same"``,
+    TensorFlow's padding as timm's ``Conv2dSame`` computes it: from each input's size, so that the
+    output is ``ceil(size / stride)``, the odd row or column at the bottom or right."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, pad="same", **kwargs) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=0, **kwargs)
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = self.pad
+        if pad == "same":
+            pad = []
+            axes = zip(x.shape[2:], self.kernel_size, self.stride, self.dilation, strict=True)
+            for size, k, s, d in reversed(list(axes)):
+                total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+                pad += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pad), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", pad={self.pad!r}"
 
 
 class BlurPool2d(nn.Module):
@@ -130,9 +155,32 @@ class InplaceBatchNorm2d(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or torch.is_grad_enabled():
             return super().forward(x)
-        scale = self.weight * torch.rsqrt(self.running_var + self.eps)
-        shift = self.bias - self.running_mean * scale
+        if self.weight is None:  # affine=False: weight 1, bias 0
+            scale = torch.rsqrt(self.running_var + self.eps)
+            shift = -self.running_mean * scale
+        else:
+            scale = self.weight * torch.rsqrt(self.running_var + self.eps)
+            shift = self.bias - self.running_mean * scale
         return x.mul_(scale.view(1, -1, 1, 1)).add_(shift.view(1, -1, 1, 1))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth (timm's ``DropPath``): in training, each sample's tensor is zeroed with
+    probability ``p`` and the others are scaled by ``1/(1-p)``; the identity in eval."""
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class LayerNorm2d(nn.LayerNorm):

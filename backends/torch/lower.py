@@ -73,15 +73,19 @@ def visit_conv(node: Node, ins: list[TensorType]) -> Step:
     kw: dict[str, Any] = {}
     if a.s != 1:
         kw["stride"] = a.s
-    if a.p:
+    cls = nn.Conv2d
+    if a.p == "same" or (isinstance(a.p, tuple) and len(a.p) == 4):
+        # padding Conv2d cannot express: TF's "same" (per input size) or different sides of one axis
+        cls = layers.PaddedConv2d
+        kw["pad"] = "same" if a.p == "same" else (a.p[2], a.p[3], a.p[0], a.p[1])  # F.pad's order
+    elif a.p:
         kw["padding"] = a.p
     if a.d != 1:
         kw["dilation"] = a.d
     if a.groups != 1:
         kw["groups"] = a.groups
     kw["bias"] = a.bias
-    cls = nn.Conv2d
-    if a.k == 1 and a.p == 0 and (a.s > 1 or a.groups == ins[0].c == a.c > 1):
+    if a.k == 1 and a.p == 0 and (a.s != 1 or a.groups == ins[0].c == a.c > 1):
         cls = layers.PointwiseConv2d
     return Step("module", ModuleSpec(cls, (ins[0].c, a.c, a.k), kw), (Ref(0),))
 
@@ -99,7 +103,14 @@ def visit_bn(node: Node, ins: list[TensorType]) -> Step:
         kw["eps"] = a.eps
     if a.momentum != 0.1:
         kw["momentum"] = a.momentum
+    if not a.affine:
+        kw["affine"] = False
     return Step("module", ModuleSpec(nn.BatchNorm2d, (ins[0].c,), kw), (Ref(0),))
+
+
+def visit_groupnorm(node: Node, ins: list[TensorType]) -> Step:
+    kw = {} if node.args.eps == 1e-5 else {"eps": node.args.eps}
+    return Step("module", ModuleSpec(nn.GroupNorm, (node.args.groups, ins[0].c), kw), (Ref(0),))
 
 
 def visit_layernorm(node: Node, ins: list[TensorType]) -> Step:
@@ -131,6 +142,10 @@ def visit_blurpool(node: Node, ins: list[TensorType]) -> Step:
 
 def visit_dropout(node: Node, ins: list[TensorType]) -> Step:
     return Step("module", ModuleSpec(nn.Dropout, (float(node.args.p),)), (Ref(0),))
+
+
+def visit_drop_path(node: Node, ins: list[TensorType]) -> Step:
+    return Step("module", ModuleSpec(layers.DropPath, (float(node.args.p),)), (Ref(0),))
 
 
 def _activation(fn: Callable) -> Callable[[Node, list[TensorType]], Step]:
@@ -213,11 +228,13 @@ VISITORS: dict[str, Callable[[Node, list[TensorType]], Step]] = {
     "conv": visit_conv,
     "linear": visit_linear,
     "bn": visit_bn,
+    "groupnorm": visit_groupnorm,
     "layernorm": visit_layernorm,
     "scale": visit_scale,
     "mhsa": visit_mhsa,
     "blurpool": visit_blurpool,
     "dropout": visit_dropout,
+    "drop_path": visit_drop_path,
     "relu": _activation(F.relu),
     "relu6": _activation(F.relu6),
     "hardswish": _activation(F.hardswish),
