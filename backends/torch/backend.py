@@ -100,6 +100,15 @@ class TorchBackend:
             raise DiagnosticError(diags)
         return build_module(graph, seed=seed, deploy=deploy, **kwargs)
 
+    def build_features(self, graph: Graph, features=None, out_indices=None, seed: int = 0, **kwargs: Any):
+        """The multi-scale feature module (:mod:`.features`): its forward returns the chosen stage outputs."""
+        from .features import build_features
+
+        diags = unsupported(graph)
+        if diags:
+            raise DiagnosticError(diags)
+        return build_features(graph, features, out_indices, seed=seed, **kwargs)
+
     def output_paths(self, graph: Graph, request: CompileRequest) -> list[Path]:
         """The files :meth:`compile` would write (the command line checks them before any work)."""
         return list(_output_paths(graph, request.output, self._emits(graph, request)).values())
