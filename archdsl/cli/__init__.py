@@ -46,6 +46,8 @@ def _root(
 
 from archdsl.cli import bench, check, compile, fmt, lint, lsp, render, report, show  # noqa: E402  (commands register themselves on `app`)
 
+from archdsl.cli import weights  # noqa: E402  (archdsl weights map: docs/downstream.md)
+
 __all__ = ["app", "bench", "check", "compile", "fmt", "lint", "lsp", "main", "render", "report", "show"]
 
 

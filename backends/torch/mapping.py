@@ -19,13 +19,13 @@ in :attr:`Mapping.ties`). A key one side lacks is a mismatch, reported at the fi
 execution order where the two computations part, with both sides' names and shapes; nothing is
 loaded then (:class:`archdsl.weights.WeightsError`, code B009).
 
-Tracing runs in eval mode with autograd on (so every batch norm takes PyTorch's ordinary path) on
-deep copies, so the modules given are not changed.
+Tracing runs in eval mode with autograd on (so every batch norm takes PyTorch's ordinary path, not
+archdsl's in-place inference one) and no parameter requiring grad (so no autograd graph is built),
+and the modules' modes and ``requires_grad`` flags are restored afterwards: nothing is changed.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +38,16 @@ from archdsl.weights import Problem, WeightsError
 OPTIONAL = ("num_batches_tracked",)
 INPUT = -1
 
-_KINDS = {"conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "multiply": "mul", "addcmul": "addcmul"}
+#: torch calls that apply a weight linearly, whatever the implementation: a depthwise 1×1 conv may
+#: be a broadcast ``mul``, a 1×1 conv a ``linear`` or a ``matmul``; shapes still tell them apart
+_LINEAR = ("conv", "mul", "linear", "matmul", "addmm", "einsum", "bmm")
+_KINDS = {"conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "multiply": "mul", "imul": "mul", "rmul": "mul"}
 
 
 def _kind(func: Any) -> str:
     name = getattr(func, "__name__", str(func)).strip("_")
-    return _KINDS.get(name, name)
+    name = _KINDS.get(name, name)
+    return "linear" if name in _LINEAR else name
 
 
 @dataclass
@@ -143,7 +147,22 @@ class _Recorder(TorchFunctionMode):
 
 def trace(module: torch.nn.Module, example: torch.Tensor) -> Trace:
     """The layers ``module`` runs on ``example``, in execution order (``module`` is not changed)."""
-    m = copy.deepcopy(module).eval()
+    m = module
+    modes = [(sub, sub.training) for sub in m.modules()]
+    grads = [(p, p.requires_grad) for p in m.parameters()]
+    m.eval()
+    for p, _ in grads:  # autograd on (every batch norm takes the ordinary path), but no graph built
+        p.requires_grad_(False)
+    try:
+        return _trace(m, example)
+    finally:
+        for sub, mode in modes:
+            sub.training = mode
+        for p, flag in grads:
+            p.requires_grad_(flag)
+
+
+def _trace(m: torch.nn.Module, example: torch.Tensor) -> Trace:
     names: dict[int, str] = {}
     keys: dict[str, tuple[int, ...]] = {}
     for k, t in m.state_dict(keep_vars=True).items():
@@ -174,7 +193,7 @@ def _assign_keys(layers: list[Layer]) -> None:
 class Mapping:
     """The result: foreign key -> our key, and what was left aside."""
 
-    pairs: dict[str, str]  # ours -> theirs
+    pairs: dict[str, str]  # ours -> theirs (batch norm step counters are not paired: they keep their value)
     layers: int
     ties: list[str] = field(default_factory=list)  # interchangeable layers paired in execution order
     skipped: list[str] = field(default_factory=list)  # tensors of theirs no layer reads (listed, not loaded)
@@ -227,13 +246,6 @@ def match(ours: Trace, theirs: Trace) -> Mapping:
             ],
             fits=False,
         )
-    for a in list(ours.keys):  # batch norm step counters pair with their layer's
-        if a.rsplit(".", 1)[-1] in OPTIONAL and a not in pairs:
-            sib = a.rsplit(".", 1)[0] + ".running_mean"
-            if sib in pairs:
-                cand = pairs[sib].rsplit(".", 1)[0] + "." + a.rsplit(".", 1)[-1]
-                if cand in theirs.keys:
-                    pairs[a] = cand
     taken = set(pairs.values())
     skipped = [k for k in theirs.keys if k not in taken]
     return Mapping(pairs, len(ours.layers), ties, skipped)
@@ -300,7 +312,6 @@ def map_state_dict(
     theirs_sd = dict(state_dict) if state_dict is not None else source.state_dict()
     src = source
     if state_dict is not None:
-        src = copy.deepcopy(source)
         _check_layout(src, theirs_sd)
     ours_t = trace(module, x)
     theirs_t = trace(src, x)
@@ -312,9 +323,10 @@ def _check_layout(source: torch.nn.Module, state: dict[str, torch.Tensor]) -> No
     own = source.state_dict()
     problems = []
     for k, v in own.items():
+        if k.rsplit(".", 1)[-1] in OPTIONAL:  # batch norm step counters: never loaded, never required
+            continue
         if k not in state:
-            if k.rsplit(".", 1)[-1] not in OPTIONAL:
-                problems.append(Problem(f"the checkpoint has no tensor {k} {list(v.shape)}"))
+            problems.append(Problem(f"the checkpoint has no tensor {k} {list(v.shape)}"))
         elif tuple(state[k].shape) != tuple(v.shape):
             problems.append(Problem(f"{k}: the checkpoint has {list(state[k].shape)}, the model {list(v.shape)}"))
     extra = [k for k in state if k not in own]
