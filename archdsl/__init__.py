@@ -70,6 +70,8 @@ def load_weights(module: Any, state_dict: Any, source: Any = None, strict: bool 
     own naming is expected. Returns the :class:`archdsl_backends.torch.mapping.Mapping`; raises
     :class:`archdsl.weights.WeightsError` (code B009) naming the layers and shapes that do not pair
     up. See docs/downstream.md."""
-    from archdsl_backends.torch.mapping import load_weights as _load
+    from archdsl import backend
 
-    return _load(module, state_dict, source=source, strict=strict)
+    torch_backend = backend.load("torch")
+    backend.require(torch_backend, backend.BUILD_MODULE, "load weights into a module")
+    return torch_backend.load_weights(module, state_dict, source=source, strict=strict)

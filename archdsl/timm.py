@@ -53,8 +53,9 @@ class TimmModel(nn.Module):
 
     def __init__(self, graph: Any, module: torch.fx.GraphModule, pretrained_cfg: dict[str, Any]):
         super().__init__()
-        from archdsl.analysis.features import _cuts, _head_start
         from archdsl_backends.torch.build import var_name
+
+        from archdsl.analysis.features import _cuts, _head_start
 
         self.graph = graph
         for name, child in module.named_children():  # the same submodules: archdsl's state_dict names
@@ -68,7 +69,9 @@ class TimmModel(nn.Module):
         last = graph.nodes[-1]
         self._classifier = last.id if last.op == "linear" else None
         self.num_features = graph.nodes[start - 1].out.c
-        self.head_hidden_size = graph.nodes[-2].out.c if self._classifier and len(graph.nodes) > 1 else self.num_features
+        self.head_hidden_size = (
+            graph.nodes[-2].out.c if self._classifier and len(graph.nodes) > 1 else self.num_features
+        )
         self.num_classes = last.out.c if self._classifier else 0
         self.pretrained_cfg = dict(pretrained_cfg)
         self.default_cfg = self.pretrained_cfg
@@ -216,7 +219,9 @@ def create(spec: str | Path, net: str, pretrained: bool = False, **kwargs: Any) 
     drop_rate = kwargs.pop("drop_rate", None)
     if drop_rate not in (None, 0, 0.0):
         if "drop_rate" not in params:
-            raise ValueError(f"{net}: drop_rate={drop_rate}: the net has no drop_rate parameter (write one in the spec)")
+            raise ValueError(
+                f"{net}: drop_rate={drop_rate}: the net has no drop_rate parameter (write one in the spec)"
+            )
         overrides["drop_rate"] = drop_rate
     gp = kwargs.pop("global_pool", None)
     if gp not in (None, "", "avg"):
@@ -225,7 +230,9 @@ def create(spec: str | Path, net: str, pretrained: bool = False, **kwargs: Any) 
         if key in params:
             overrides[key] = kwargs.pop(key)
     if kwargs:
-        raise TypeError(f"{net}: unknown keyword arguments {sorted(kwargs)} (net parameters: {sorted(params) or 'none'})")
+        raise TypeError(
+            f"{net}: unknown keyword arguments {sorted(kwargs)} (net parameters: {sorted(params) or 'none'})"
+        )
     reset_to = None
     if num_classes is not None:
         if "classes" in params and num_classes > 0:

@@ -163,7 +163,7 @@ def test_onnx_emits_one_output_per_feature(tmp_path, torch_one_thread):
     path = BASELINES / "resnet18.arch"
     out = tmp_path / "r18.onnx"
     r = run_cli("compile", str(path), "--backend", "onnx", "-O", "features=stem.relu,stage2,stage4", "-o", str(out))
-    assert r.returncode == 0, (r.stdout + r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [o.name for o in sess.get_outputs()] == ["stem.relu", "stage2", "stage4"]
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
@@ -181,18 +181,18 @@ def test_onnx_bad_feature_is_a_usage_error(tmp_path):
     r = run_cli(
         "compile", str(BASELINES / "resnet18.arch"), "--backend", "onnx", "-O", "features=stage9", "-o", str(tmp_path)
     )
-    assert r.returncode == 2, (r.stdout + r.stderr)
+    assert r.returncode == 2, r.stdout + r.stderr
     assert "stage9" in (r.stdout + r.stderr) and "Traceback" not in (r.stdout + r.stderr)
 
 
 def test_show_features_table_and_json():
     r = run_cli("show", str(BASELINES / "resnet18.arch"), "--features")
-    assert r.returncode == 0, (r.stdout + r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
     lines = (r.stdout + r.stderr).splitlines()
     assert any(line.split()[:3] == ["stage3", "256", "16"] and "[256, 14, 14]" in line for line in lines), r.stdout
     assert all(line == line.rstrip() for line in lines)
     r = run_cli("show", str(BASELINES / "resnet18.arch"), "--features", "--json")
-    assert r.returncode == 0, (r.stdout + r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(r.stdout)
     assert [(f["module"], f["num_chs"], f["reduction"]) for f in data["features"]] == PYRAMIDS["resnet18"]
 
@@ -212,3 +212,23 @@ def test_show_features_of_a_net_without_image_input(tmp_path):
     )
     r = run_cli("show", str(spec), "--features")
     assert r.returncode == 2 and "no feature maps" in (r.stdout + r.stderr) and "Traceback" not in (r.stdout + r.stderr)
+
+
+def test_show_json_carries_the_tables_totals():
+    from archdsl.analysis import summarize
+
+    r = run_cli("show", str(BASELINES / "resnet18.arch"), "--json", "--depth", "2")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    graph = archdsl.load(BASELINES / "resnet18.arch")
+    summary = data["summary"]
+    assert summary["params"] == graph.total_params == 11_689_512
+    assert summary["macs"] == graph.total_macs and summary["ops"] == len(graph.nodes)
+    rows = summarize(graph, 2)
+    assert [(s["path"], s["params"], s["macs"]) for s in summary["stages"]] == [
+        (r.path, r.params, r.macs) for r in rows
+    ]
+    top = [s for s in summary["stages"] if s["depth"] == 1]
+    assert sum(s["params"] for s in top) == summary["params"] and sum(s["macs"] for s in top) == summary["macs"]
+    table = run_cli("show", str(BASELINES / "resnet18.arch")).stdout
+    assert f"{summary['params']:,} parameters" in table and f"{summary['macs']:,} MACs" in table

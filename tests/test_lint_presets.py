@@ -36,7 +36,13 @@ def _lint(path: Path, **overrides):
 
 
 def test_the_fixtures_are_the_five_families():
-    assert {p.stem for p in PRESET_SPECS} == {"resnet50", "mobilenetv2", "efficientnet_b0", "convnext_tiny", "densenet121"}
+    assert {p.stem for p in PRESET_SPECS} == {
+        "resnet50",
+        "mobilenetv2",
+        "efficientnet_b0",
+        "convnext_tiny",
+        "densenet121",
+    }
 
 
 @pytest.mark.parametrize("path", PRESET_SPECS + BASELINES, ids=lambda p: p.stem)
@@ -83,7 +89,7 @@ def test_an_explicit_selection_wins_over_meta():
 
 
 def test_an_unknown_preset_in_meta_is_a_usage_error():
-    with pytest.raises(LintUsageError, match="names no lint preset.*attendnext"):
+    with pytest.raises(LintUsageError, match=r"names no lint preset.*attendnext"):
         lint_text(SMALL.format(meta='    meta { lint = "attendnxt" }'), file="small.arch")
 
 

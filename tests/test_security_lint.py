@@ -82,7 +82,9 @@ def test_report_never_replaces_a_config_an_import_or_a_results_file(project):
         'import "lib/blocks.arch"\n\nnet i {\n    input image [3, 32, 32]\n    x = unit(16)\n}\n'
     )
     (project / "results.json").write_text('{"n": 70.0}')
-    pyproject = '[tool.archdsl.lint]\npreset = "attendnext"\n[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n'
+    pyproject = (
+        '[tool.archdsl.lint]\npreset = "attendnext"\n[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n'
+    )
     (project / "pyproject.toml").write_text(pyproject)
     (project / "lint.toml").write_text('select = ["AD"]\n')
     cases = [

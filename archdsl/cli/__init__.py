@@ -44,9 +44,8 @@ def _root(
     forget_inputs()  # each command is a run of its own (tests invoke many in one process)
 
 
+import archdsl.cli.weights  # noqa: E402, F401  (archdsl weights map: docs/downstream.md)
 from archdsl.cli import bench, check, compile, fmt, lint, lsp, render, report, show  # noqa: E402  (commands register themselves on `app`)
-
-from archdsl.cli import weights  # noqa: E402  (archdsl weights map: docs/downstream.md)
 
 __all__ = ["app", "bench", "check", "compile", "fmt", "lint", "lsp", "main", "render", "report", "show"]
 

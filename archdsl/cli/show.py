@@ -87,7 +87,11 @@ def format_features(graph, info) -> str:
         cells = (c.rjust(w) if i in (1, 2) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
         return "  ".join(cells).rstrip()
 
-    lines = [f"net {graph.name}  ({printable(graph.file)}): feature pyramid", fmt(header), "  ".join("-" * w for w in widths)]
+    lines = [
+        f"net {graph.name}  ({printable(graph.file)}): feature pyramid",
+        fmt(header),
+        "  ".join("-" * w for w in widths),
+    ]
     return "\n".join([*lines, *(fmt(r) for r in body)])
 
 

@@ -110,7 +110,7 @@ def map_weights(
     graph = loaded.graph
     check_outputs([output])
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         raise _missing("torch") from None
     from archdsl.fileio import note_input

@@ -408,9 +408,7 @@ def spec_preset(graphs: Iterable, file: str) -> str | None:
                 )
         else:
             name = FAMILY_PRESETS.get(str(g.meta.get("family", "")))
-        if name is not None and name != "default":
-            chosen = name
-        elif name is not None and chosen is None:
+        if (name is not None and name != "default") or (name is not None and chosen is None):
             chosen = name
     return chosen
 

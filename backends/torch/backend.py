@@ -109,6 +109,12 @@ class TorchBackend:
             raise DiagnosticError(diags)
         return build_features(graph, features, out_indices, seed=seed, **kwargs)
 
+    def load_weights(self, module: torch.nn.Module, state_dict, source=None, strict: bool = True):
+        """A foreign state_dict matched by structure (:mod:`.mapping`): ``archdsl.load_weights``."""
+        from .mapping import load_weights
+
+        return load_weights(module, state_dict, source=source, strict=strict)
+
     def output_paths(self, graph: Graph, request: CompileRequest) -> list[Path]:
         """The files :meth:`compile` would write (the command line checks them before any work)."""
         return list(_output_paths(graph, request.output, self._emits(graph, request)).values())

@@ -62,7 +62,9 @@ class Layer:
     key: int = 0
 
     def describe(self) -> str:
-        parts = [f"{'+'.join(keys)} {' '.join(str(list(s)) for s in self.shapes[r])}" for r, keys in self.tensors.items()]
+        parts = [
+            f"{'+'.join(keys)} {' '.join(str(list(s)) for s in self.shapes[r])}" for r, keys in self.tensors.items()
+        ]
         return f"{self.kind}({', '.join(parts)})"
 
 
@@ -106,7 +108,6 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         roles: dict[str, frozenset[str]] = {}
-        shapes: dict[str, list[torch.Tensor]] = {}
         front: set[int] = set()
         items = [(f"arg{i}", a) for i, a in enumerate(args)] + sorted(kwargs.items())
         for role, value in items:
@@ -203,7 +204,9 @@ class Mapping:
 
 
 def _mismatch(ours: Trace, theirs: Trace, what: str) -> WeightsError:
-    return WeightsError([Problem(what, None, "both modules must compute the same architecture layer for layer")], fits=False)
+    return WeightsError(
+        [Problem(what, None, "both modules must compute the same architecture layer for layer")], fits=False
+    )
 
 
 def match(ours: Trace, theirs: Trace) -> Mapping:
