@@ -53,11 +53,6 @@ def _missing(package: str) -> typer.Exit:
 
 
 def _source_module(timm_name: str | None, torchvision_name: str | None, in_chans: int, classes: int | None):
-    if (timm_name is None) == (torchvision_name is None):
-        raise _usage(
-            "name the checkpoint's architecture with --timm NAME or --torchvision NAME (one of them)",
-            "the checkpoint holds only tensors: the other implementation is built locally to trace it",
-        )
     if timm_name is not None:
         try:
             import timm
@@ -106,37 +101,48 @@ def map_weights(
     (execution order of the parameterised layers, their kinds and shapes; not names)."""
     from archdsl.diagnostics import Span
 
-    loaded = load_or_exit(spec, net, param)
-    graph = loaded.graph
-    check_outputs([output])
-    try:
-        import torch
-    except ImportError:
-        raise _missing("torch") from None
     from archdsl.fileio import note_input
     from archdsl.weights import WeightsError
     from archdsl.weights.files import read_file
 
+    loaded = load_or_exit(spec, net, param)
+    graph = loaded.graph
+    if (timm_name is None) == (torchvision_name is None):
+        raise _usage(
+            "name the checkpoint's architecture with --timm NAME or --torchvision NAME (one of them)",
+            "the checkpoint holds only tensors: the other implementation is built locally to trace it",
+        )
+    note_input(checkpoint)  # -o may not replace it
+    check_outputs([output])
+    where = Span(str(checkpoint), 0, 0, 0, 0)
+
+    def refuse(exc: WeightsError) -> typer.Exit:
+        diags = exc.diagnostics(where)
+        print_diagnostics(diags, loaded.sources)
+        return exit_for(diags)
+
+    try:  # read (and bound) the checkpoint before the heavy imports: a bad file fails fast
+        arrays = read_file(checkpoint, graph)
+    except WeightsError as exc:
+        raise refuse(exc) from None
+    try:
+        import torch
+    except ImportError:
+        raise _missing("torch") from None
     in_chans = graph.inputs[0].type.shape[0]
     classes = graph.params.get("classes")
     source, label = _source_module(timm_name, torchvision_name, in_chans, classes if isinstance(classes, int) else None)
-    where = Span(str(checkpoint), 0, 0, 0, 0)
+    import numpy as np
+
+    from archdsl_backends.torch.backend import build_module
+    from archdsl_backends.torch.mapping import load_weights
+
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    module = build_module(graph)
     try:
-        import numpy as np
-        import torch
-
-        note_input(checkpoint)
-        arrays = read_file(checkpoint, graph)
-        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-        from archdsl_backends.torch.backend import build_module
-        from archdsl_backends.torch.mapping import load_weights
-
-        module = build_module(graph)
         mapping = load_weights(module, state, source=source, strict=not allow_unused)
     except WeightsError as exc:
-        diags = exc.diagnostics(where)
-        print_diagnostics(diags, loaded.sources)
-        raise exit_for(diags) from None
+        raise refuse(exc) from None
     from archdsl.weights import safetensors_file
 
     out = {ours: arrays[theirs] for ours, theirs in mapping.pairs.items()}
