@@ -100,7 +100,6 @@ def map_weights(
     """Map a checkpoint of another implementation onto SPEC by the structure of the computation
     (execution order of the parameterised layers, their kinds and shapes; not names)."""
     from archdsl.diagnostics import Span
-
     from archdsl.fileio import note_input
     from archdsl.weights import WeightsError
     from archdsl.weights.files import read_file
@@ -133,7 +132,6 @@ def map_weights(
     classes = graph.params.get("classes")
     source, label = _source_module(timm_name, torchvision_name, in_chans, classes if isinstance(classes, int) else None)
     import numpy as np
-
     from archdsl_backends.torch.backend import build_module
     from archdsl_backends.torch.mapping import load_weights
 
