@@ -152,6 +152,10 @@ def test_feature_module_exports_and_traces(torch_one_thread):
     assert len(got) == 3 and all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, want, strict=True))
     with pytest.raises(ValueError, match="deploy"):
         archdsl.build(path, features_only=True, deploy=True)
+    from archdsl_backends.torch import reparameterize
+
+    with pytest.raises(ValueError, match="not a feature module"):
+        reparameterize(feats)
 
 
 # ---- ONNX and the command line ---------------------------------------------------------------

@@ -64,6 +64,11 @@ def reparameterize(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
     graph = getattr(module, "meta", {}).get(GRAPH_KEY)
     if graph is None:
         raise ValueError("reparameterize() takes a module made by archdsl.build / build_module (it carries its IR)")
+    if module.meta.get("archdsl_features") is not None:
+        raise ValueError(
+            "reparameterize() takes a full module made by archdsl.build, not a feature module "
+            "(features of a deploy-form module are not supported yet)"
+        )
     channels_last = module.meta.get("archdsl_channels_last", False)
     new_graph, state = deploy_graph(graph, module.state_dict())
     out = materialize(new_graph, channels_last=channels_last)

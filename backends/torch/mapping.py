@@ -47,7 +47,7 @@ _KINDS = {"conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "multiply": "mul
 def _kind(func: Any) -> str:
     name = getattr(func, "__name__", str(func)).strip("_")
     name = _KINDS.get(name, name)
-    return "linear" if name in _LINEAR else name
+    return "conv" if name in _LINEAR else name  # "conv" reads best in messages: most of them are
 
 
 @dataclass
