@@ -6,6 +6,10 @@ Python API (imports stay light; torch loads only in :func:`build`)::
     graph = archdsl.load("specs/attendnext.arch", width=0.75)   # validated IR
     model = archdsl.build("specs/attendnext.arch", width=0.75)  # torch.nn.Module
     result = archdsl.explore("specs/spaces/attendnext_widths.arch", objectives=["a72_latency", "params"])
+    feats = archdsl.build("specs/attendnext.arch", features_only=True)  # forward → [stage outputs]
+    archdsl.load_weights(model, foreign_state_dict, source=foreign_module)  # matched by structure
+
+See docs/downstream.md (features, timm, weights from other implementations).
 """
 
 from __future__ import annotations
@@ -35,15 +39,29 @@ def build(
     seed: int = 0,
     deploy: bool = False,
     input_shape: tuple[int, ...] | None = None,
+    features: list[str] | str | None = None,
+    features_only: bool = False,
+    out_indices: tuple[int, ...] | list[int] | None = None,
     **params: Any,
 ):
     """Compile a spec to a ``torch.nn.Module`` with the PyTorch backend (needs torch), through the
-    hook's protocol: any backend declaring the ``build_module`` capability would do."""
+    hook's protocol: any backend declaring the ``build_module`` capability would do.
+
+    ``features`` (stage names or node paths), or ``features_only=True`` with optional
+    ``out_indices`` (indices into the default feature pyramid, as in timm), return a module whose
+    forward gives the list of those stage outputs, with a ``feature_info`` (``.channels()``,
+    ``.reduction()``, ``.module_name()``); see docs/downstream.md. A request the net cannot satisfy
+    raises :class:`archdsl.analysis.features.FeatureError` (a ``ValueError``).
+    """
     from archdsl import backend
 
     graph = load(spec, net=net, input_shape=input_shape, **params)
     torch_backend = backend.load("torch")
     backend.require(torch_backend, backend.BUILD_MODULE, "build a module")
+    if features is not None or features_only or out_indices is not None:
+        if deploy:
+            raise ValueError("build(..., deploy=True) makes no feature module: reparameterize after training instead")
+        return torch_backend.build_features(graph, features, out_indices, seed=seed)
     return torch_backend.build_module(graph, seed=seed, deploy=deploy)
 
 
@@ -60,3 +78,18 @@ def explore(space_path: str | Path, **kwargs: Any):
     # imported by name: the package sits near the top of the import layers (above bench), and
     # modules below it that import ``archdsl`` for load/build must not depend on it
     return importlib.import_module("archdsl.explore").explore(space_path, **kwargs)
+
+
+def load_weights(module: Any, state_dict: Any, source: Any = None, strict: bool = True):
+    """Load a foreign ``state_dict`` (timm, torchvision, any PyTorch implementation of the same
+    architecture) into ``module`` (made by :func:`build`), matched by the structure of the
+    computation, not by names: the order in which the parameterised layers run, their kinds and
+    shapes. ``source`` is the foreign module (it is traced); without it, a module of archdsl's
+    own naming is expected. Returns the :class:`archdsl_backends.torch.mapping.Mapping`; raises
+    :class:`archdsl.weights.WeightsError` (code B009) naming the layers and shapes that do not pair
+    up. See docs/downstream.md."""
+    from archdsl import backend
+
+    torch_backend = backend.load("torch")
+    backend.require(torch_backend, backend.BUILD_MODULE, "load weights into a module")
+    return torch_backend.load_weights(module, state_dict, source=source, strict=strict)

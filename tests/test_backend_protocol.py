@@ -79,6 +79,7 @@ DEFAULTS = {
         "weights": None,
         "seed": 0,
         "output_name": "output",
+        "features": None,
         "check": True,
         "shapes": False,
         "external_data": None,

@@ -33,6 +33,7 @@ BROKEN = CLEAN.replace("-> silu ->", "-> slu ->")
 def project(tmp_path):
     for name, text in (("clean.arch", CLEAN), ("bad.arch", BAD), ("info.arch", INFO_ONLY), ("broken.arch", BROKEN)):
         (tmp_path / name).write_text(text)
+    (tmp_path / "pyproject.toml").write_text('[tool.archdsl.lint]\npreset = "attendnext"\n')  # AD is opt-in
     return tmp_path
 
 
@@ -89,7 +90,7 @@ def test_folder_and_select(project):
 
 
 def test_config_discovery_and_errors(project):
-    (project / "pyproject.toml").write_text('[tool.archdsl.lint]\nignore = ["AD102"]\n')
+    (project / "pyproject.toml").write_text('[tool.archdsl.lint]\npreset = "attendnext"\nignore = ["AD102"]\n')
     assert lint("bad.arch", "--select", "AD102", cwd=project).returncode == 0
     assert lint("bad.arch", "--select", "AD102", "--isolated", cwd=project).returncode == 1
     (project / "pyproject.toml").write_text('[tool.archdsl.lint]\nignroe = ["AD102"]\n')

@@ -46,8 +46,9 @@ def write_project(tmp_path: Path, lint_table: str, spec: str = SPEC, name: str =
 # ---- selection ----------------------------------------------------------------------------------
 
 
-def test_default_selects_every_rule():
-    assert codes(lint_text(SPEC)) == ["AD101", "AD102", "AD103", "AD104", "AR203"]
+def test_default_preset_leaves_out_ad_and_all_selects_every_rule():
+    assert codes(lint_text(SPEC)) == ["AR203"]
+    assert codes(lint_text(SPEC, select=["ALL"])) == ["AD101", "AD102", "AD103", "AD104", "AR203"]
 
 
 def test_select_ignore_and_prefixes():

@@ -209,7 +209,7 @@ def _examples():
 @pytest.mark.parametrize(("rule", "source", "fires"), list(_examples()))
 def test_docstring_examples(rule, source, fires):
     # all rules together, as a user would run them ...
-    res = lint_text(source, file=f"{rule.code}_example.arch")
+    res = lint_text(source, file=f"{rule.code}_example.arch", select=["ALL"])
     assert res.spec_errors == [], [d.message for d in res.spec_errors]
     codes = {f.code for f in res.findings}
     assert (rule.code in codes) == fires, [f"{f.code}: {f.message}" for f in res.findings]

@@ -82,7 +82,9 @@ def test_report_never_replaces_a_config_an_import_or_a_results_file(project):
         'import "lib/blocks.arch"\n\nnet i {\n    input image [3, 32, 32]\n    x = unit(16)\n}\n'
     )
     (project / "results.json").write_text('{"n": 70.0}')
-    pyproject = '[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n'
+    pyproject = (
+        '[tool.archdsl.lint]\npreset = "attendnext"\n[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n'
+    )
     (project / "pyproject.toml").write_text(pyproject)
     (project / "lint.toml").write_text('select = ["AD"]\n')
     cases = [
@@ -104,7 +106,7 @@ def test_report_replaces_an_old_report_atomically(project):
     report.write_text("old report\n")
     os.chmod(report, 0o640)
     inode = report.stat().st_ino
-    res = lint("s.arch", "-o", "out/lint.txt", cwd=project)
+    res = lint("s.arch", "--preset", "attendnext", "-o", "out/lint.txt", cwd=project)
     assert res.returncode == 1 and res.stdout == ""
     assert "error[AD102]" in report.read_text()
     assert report.stat().st_ino != inode, "written beside and renamed over, not in place"
@@ -262,7 +264,9 @@ def test_config_of_the_wrong_shape_is_a_usage_error_not_an_internal_error(projec
 
 
 def test_results_file_special_or_deep_is_a_usage_error(project):
-    (project / "pyproject.toml").write_text('[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.archdsl.lint]\npreset = "attendnext"\n[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n'
+    )
     os.mkfifo(project / "results.json")
     res = lint("s.arch", cwd=project, timeout=60)
     assert res.returncode == 2 and "named pipe" in res.stderr and "= help:" in res.stderr

@@ -44,6 +44,7 @@ def _root(
     forget_inputs()  # each command is a run of its own (tests invoke many in one process)
 
 
+import archdsl.cli.weights  # noqa: E402, F401  (archdsl weights map: docs/downstream.md)
 from archdsl.cli import bench, check, compile, explore, fmt, lint, lsp, render, report, show  # noqa: E402  (commands register themselves on `app`)
 
 __all__ = ["app", "bench", "check", "compile", "explore", "fmt", "lint", "lsp", "main", "render", "report", "show"]

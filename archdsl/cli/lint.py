@@ -36,6 +36,8 @@ LINT_EPILOG = """Examples:
 
   archdsl lint specs/attendnext.arch --select AD
 
+  archdsl lint specs/ --preset attendnext
+
   archdsl lint specs/ --ignore AR203 --fail-on error
 
   archdsl lint specs/ --format sarif -o archdsl.sarif
@@ -92,6 +94,11 @@ def lint(
         None, "--select", help="Rules to run instead of the configured ones: codes, prefixes (AD), names, or ALL."
     ),
     extend_select: list[str] = typer.Option(None, "--extend-select", help="Rules to run in addition."),
+    preset: str = typer.Option(
+        None,
+        "--preset",
+        help="A named selection instead of the configured one: default (all but AD) or attendnext (all, AD included).",
+    ),
     ignore: list[str] = typer.Option(None, "--ignore", help="Rules not to run (added to the configured ignores)."),
     fail_on: str = typer.Option(
         None, "--fail-on", help="Lowest severity that fails the run: error, warning, info or never."
@@ -121,8 +128,16 @@ def lint(
     if missing:
         raise _usage(f"no such file or folder: {', '.join(missing)}")
     registry = _registry()
+    from archdsl.rules.registry import PRESETS
+
+    if preset is not None and preset not in PRESETS:
+        raise _usage(f"--preset must be one of {', '.join(PRESETS)}, got '{preset}'")
     overrides = Overrides(
-        select=_split(select) or None, extend_select=_split(extend_select), ignore=_split(ignore), fail_on=fail_on
+        select=_split(select) or None,
+        extend_select=_split(extend_select),
+        ignore=_split(ignore),
+        fail_on=fail_on,
+        preset=preset,
     )
     try:
         explicit = cfgmod.load_file(config) if config is not None else None

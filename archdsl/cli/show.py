@@ -52,9 +52,65 @@ def format_table(graph, depth: int = 1) -> str:
     return "\n".join(lines)
 
 
+def summary(graph, depth: int = 1) -> dict:
+    """The totals the table prints, for scripts: per row (stage, or block with depth) and for the net."""
+    from archdsl.analysis import summarize
+
+    return {
+        "params": graph.total_params,
+        "macs": graph.total_macs,
+        "ops": len(graph.nodes),
+        "output": list(graph.output_type.shape),
+        "depth": depth,
+        "stages": [
+            {
+                "path": r.path,
+                "depth": r.depth,
+                "kind": r.kind,
+                "output": list(r.out.shape),
+                "layout": r.out.layout,
+                "params": r.params,
+                "macs": r.macs,
+                "ops": r.nodes,
+            }
+            for r in summarize(graph, depth)
+        ],
+    }
+
+
+def format_features(graph, info) -> str:
+    header = ("feature", "channels", "reduction", "output", "node")
+    body = [(f.name, str(f.channels), str(f.reduction), str(list(f.shape)), f.node) for f in info.features]
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+
+    def fmt(row):
+        cells = (c.rjust(w) if i in (1, 2) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(cells).rstrip()
+
+    lines = [
+        f"net {graph.name}  ({printable(graph.file)}): feature pyramid",
+        fmt(header),
+        "  ".join("-" * w for w in widths),
+    ]
+    return "\n".join([*lines, *(fmt(r) for r in body)])
+
+
+def _features_or_exit(graph, features: str | None):
+    from archdsl.analysis.features import FeatureError, select
+
+    try:
+        return select(graph, features)
+    except FeatureError as exc:
+        typer.echo(f"archdsl: error: {exc.message}", err=True)
+        if exc.help:
+            typer.echo(f"  = help: {exc.help}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command(
     epilog="Examples:\n\n  archdsl show specs/attendnext.arch\n\n"
     "  archdsl show specs/attendnext.arch --depth 2\n\n"
+    "  archdsl show specs/baselines/resnet18.arch --features\n\n"
     "  archdsl show specs/attendnext.arch -p width=0.75 --json > ir.json"
 )
 def show(
@@ -67,7 +123,17 @@ def show(
     ),
     param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
-    as_json: bool = typer.Option(False, "--json", help="Print the IR as JSON instead of the table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the IR as JSON (with a 'summary': the table's totals) instead of the table."
+    ),
+    features: bool = typer.Option(
+        False,
+        "--features",
+        help="Print the feature pyramid: channels and reduction of each stage output (docs/downstream.md).",
+    ),
+    feature: list[str] = typer.Option(
+        None, "--feature", help="With --features: only this stage or node (repeatable, or comma-separated)."
+    ),
     max_elements: int = typer.Option(None, "--max-elements", min=1, help=MAX_ELEMENTS_HELP),
 ) -> None:
     """Show a net: output shape, parameters and MACs per stage (or per block with --depth), and totals.
@@ -75,8 +141,16 @@ def show(
     MACs count multiply-accumulates of conv/linear/norm layers as torchinfo does (see docs/language.md).
     """
     loaded = load_or_exit(spec, net, param, input_size, max_elements=max_elements)
-    if as_json:
-        typer.echo(loaded.graph.to_json())
+    if features or feature:
+        info = _features_or_exit(loaded.graph, ",".join(feature) if feature else None)
+        if as_json:
+            typer.echo(json.dumps({"net": loaded.graph.name, "features": info.get_dicts()}, indent=2))
+        else:
+            typer.echo(format_features(loaded.graph, info))
+    elif as_json:
+        data = loaded.graph.model_dump(mode="json")
+        data["summary"] = summary(loaded.graph, depth)
+        typer.echo(json.dumps(data, indent=2, sort_keys=False))
     else:
         typer.echo(format_table(loaded.graph, depth))
 

@@ -3,7 +3,8 @@
 ::
 
     [tool.archdsl.lint]
-    select = ["ALL"]                  # codes, code prefixes ("AD", "AR2"), rule names, or "ALL"
+    preset = "default"                # a named selection: "default" (all but AD) or "attendnext" (all)
+    select = ["ALL"]                  # instead of the preset: codes, prefixes ("AD", "AR2"), rule names, "ALL"
     extend-select = []                # added to select
     ignore = ["AR203"]                # removed from the selection (ignore wins over select)
     fail-on = "warning"               # the lowest severity that fails the run: error|warning|info|never
@@ -50,7 +51,7 @@ __all__ = [
     "resolve",
 ]
 
-KEYS = ("select", "extend-select", "ignore", "fail-on", "severity", "per-file-ignores", "rules")
+KEYS = ("preset", "select", "extend-select", "ignore", "fail-on", "severity", "per-file-ignores", "rules")
 FAIL_ON = ("error", "warning", "info", "never")
 #: most entries of per-file-ignores (each file is matched against every glob)
 MAX_PER_FILE_IGNORES = 1024
@@ -58,7 +59,9 @@ MAX_PER_FILE_IGNORES = 1024
 
 @dataclass
 class LintConfig:
-    select: tuple[str, ...] = ("ALL",)
+    #: None: the preset's selection (a spec's ``meta { lint = ... }`` or family may then choose another)
+    select: tuple[str, ...] | None = None
+    preset: str = "default"
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     fail_on: str = "warning"
@@ -91,6 +94,16 @@ def from_table(table: dict[str, Any], root: Path, source: Path | None) -> LintCo
         hint = did_you_mean(unknown[0], set(KEYS))
         raise ConfigError(f"{where}: unknown key '{unknown[0]}' in [tool.archdsl.lint]" + (f"; {hint}" if hint else ""))
     cfg = LintConfig(root=root, source=source)
+    if "preset" in table:
+        from archdsl.rules.registry import PRESETS
+
+        if table["preset"] not in PRESETS:
+            hint = did_you_mean(str(table["preset"]), set(PRESETS))
+            raise ConfigError(
+                f"{where}: 'preset' must be one of {', '.join(PRESETS)}, got {table['preset']!r}"
+                + (f"; {hint}" if hint else "")
+            )
+        cfg.preset = table["preset"]
     if "select" in table:
         cfg.select = _strings(table["select"], "select", where)
     if "extend-select" in table:
@@ -221,16 +234,20 @@ class Resolved:
     options: dict[str, RuleOptions]
     #: (glob, compiled glob, codes dropped)
     per_file_ignores: tuple[tuple[str, Glob, frozenset[str]], ...] = ()
+    #: preset name -> its active codes (extend-select and ignore applied); empty when select is explicit
+    presets: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def codes_for(self, file: Path) -> frozenset[str]:
-        """The active codes for one file, after per-file ignores."""
+    def codes_for(self, file: Path, preset: str | None = None) -> frozenset[str]:
+        """The active codes for one file, after per-file ignores. ``preset``: the one the spec asks
+        for (``meta { lint = ... }`` or its family), used unless the selection is explicit."""
+        active = self.presets.get(preset, self.active) if preset is not None else self.active
         key = relative_key(file, self.config.root)
         name = file.name
         drop: set[str] = set()
         for glob, pattern, codes in self.per_file_ignores:
             if pattern.match(key) or ("/" not in glob and pattern.match(name)):
                 drop |= codes
-        return self.active - drop
+        return active - drop
 
 
 def _expand(reg: Registry, selectors: tuple[str, ...], what: str, where: str) -> set[str]:
@@ -245,9 +262,18 @@ def _expand(reg: Registry, selectors: tuple[str, ...], what: str, where: str) ->
 
 
 def resolve(cfg: LintConfig, reg: Registry) -> Resolved:
+    from archdsl.rules.registry import PRESETS
+
     where = cfg.where()
-    active = _expand(reg, cfg.select, "select", where) | _expand(reg, cfg.extend_select, "extend-select", where)
-    active -= _expand(reg, cfg.ignore, "ignore", where)
+    extend = _expand(reg, cfg.extend_select, "extend-select", where)
+    ignored = _expand(reg, cfg.ignore, "ignore", where)
+    if cfg.select is not None:
+        active = _expand(reg, cfg.select, "select", where) | extend
+        presets: dict[str, frozenset[str]] = {}
+    else:
+        presets = {name: frozenset(((reg.preset(name) or set()) | extend) - ignored) for name in PRESETS}
+        active = set(presets[cfg.preset])
+    active -= ignored
     severity = {r.code: r.severity for r in reg.rules}
     for key, sev in cfg.severity.items():
         for code in _expand(reg, (key,), "severity", where):
@@ -271,4 +297,4 @@ def resolve(cfg: LintConfig, reg: Registry) -> Resolved:
         (p, Glob.compile(p), frozenset(_expand(reg, codes, f"per-file-ignores '{p}'", where)))
         for p, codes in cfg.per_file_ignores.items()
     )
-    return Resolved(cfg, frozenset(active), severity, options, pfi)
+    return Resolved(cfg, frozenset(active), severity, options, pfi, presets)

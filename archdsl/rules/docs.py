@@ -5,7 +5,7 @@ the pages; a test checks that they are up to date."""
 from __future__ import annotations
 
 from archdsl.rules.base import SECTIONS, Rule
-from archdsl.rules.registry import FAMILIES, REDIRECTS, Registry
+from archdsl.rules.registry import FAMILIES, PRESET_HELP, PRESETS, REDIRECTS, Registry
 
 PAPER = {
     "AD101": "constraint 1: columnar design with parallel columns",
@@ -29,12 +29,23 @@ def rule_markdown(rule: type[Rule]) -> str:
         f"- **Default severity:** {rule.severity.value}",
         f"- **Origin:** {rule.origin}"
         + (f"; AttendNeXt paper, section 2.2, {PAPER[rule.code]}" if rule.code in PAPER else ""),
+        f"- **Presets:** {_presets_of(rule)}",
         f"- **Suppress with:** `# archdsl: noqa {rule.code}`",
         "",
     ]
     for section in SECTIONS:
         lines += [f"## {section}", "", doc[section], ""]
     return "\n".join(lines)
+
+
+def _presets_of(rule: type[Rule]) -> str:
+    """The presets that select ``rule`` (by its code's family, as :meth:`Registry.preset` does)."""
+    names = []
+    for name, (add, drop) in PRESETS.items():
+        hit = lambda sel: sel == "ALL" or rule.code.startswith(sel) or sel in (rule.code, rule.name)  # noqa: E731
+        if any(hit(s) for s in add) and not any(hit(s) for s in drop):
+            names.append(f"`{name}`")
+    return ", ".join(names) or "none (select it explicitly)"
 
 
 def index_markdown(reg: Registry) -> str:
@@ -48,6 +59,20 @@ def index_markdown(reg: Registry) -> str:
         "compile and is not linted. Configuration, suppression comments and output formats: [../lint.md](../lint.md).",
         "",
     ]
+    lines += [
+        "## Presets",
+        "",
+        "What runs when nothing is selected (`preset` in `[tool.archdsl.lint]`, `meta { lint = ... }` or",
+        '`meta { family = "attendnext" }` in a spec, `--preset` on the command line; see',
+        "[../lint.md](../lint.md#presets-which-rules-run-by-default)):",
+        "",
+        "| preset | rules | what |",
+        "|---|---|---|",
+    ]
+    for name in PRESETS:
+        codes = sorted(reg.preset(name) or ())
+        lines.append(f"| `{name}` | {len(codes)} | {PRESET_HELP[name]} |")
+    lines.append("")
     for fam, title in FAMILIES.items():
         rules = [r for r in reg.rules if r.family() == fam]
         if not rules:

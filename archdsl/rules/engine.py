@@ -88,11 +88,17 @@ class Overrides:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     fail_on: str | None = None
+    preset: str | None = None
 
     def apply(self, cfg: cfgmod.LintConfig) -> cfgmod.LintConfig:
+        preset = self.preset or cfg.preset
+        select = self.select if self.select is not None else cfg.select
+        if self.preset is not None and self.select is None:
+            select = None  # --preset replaces the configured selection, as --select does
         return replace(
             cfg,
-            select=self.select if self.select is not None else cfg.select,
+            preset=preset,
+            select=select,
             extend_select=cfg.extend_select + self.extend_select,
             ignore=cfg.ignore + self.ignore,
             fail_on=self.fail_on or cfg.fail_on,
@@ -249,7 +255,8 @@ class Linter:
         if result.spec_errors:
             return result
         result.nets = len(graphs)
-        codes = resolved.codes_for(path)
+        preset = None if self.overrides.preset else spec_preset(graphs.values(), label)  # --preset wins
+        codes = resolved.codes_for(path, preset)
         self.active |= codes
         ctx = LintContext(
             file=label,
@@ -380,6 +387,30 @@ class Linter:
                 rule.finding(f"unused {kind} directive ({'; '.join(parts)})", d.span, help=help_).with_(severity=sev)
             )
         return out
+
+
+def spec_preset(graphs: Iterable, file: str) -> str | None:
+    """The preset a file's nets ask for: ``meta { lint = "NAME" }``, else ``meta { family = ... }``
+    of a family with a preset (AttendNeXt). An unknown preset name is a usage error."""
+    from archdsl.rules.registry import FAMILY_PRESETS, PRESETS
+
+    chosen = None
+    for g in graphs:
+        name = g.meta.get("lint")
+        if name is not None:
+            if name not in PRESETS:
+                from archdsl.diagnostics import did_you_mean
+
+                hint = did_you_mean(str(name), set(PRESETS))
+                raise LintUsageError(
+                    f"{file}: net {g.name}: meta lint = {name!r} names no lint preset (presets: {', '.join(PRESETS)})"
+                    + (f"; {hint}" if hint else "")
+                )
+        else:
+            name = FAMILY_PRESETS.get(str(g.meta.get("family", "")))
+        if (name is not None and name != "default") or (name is not None and chosen is None):
+            chosen = name
+    return chosen
 
 
 def lint_text(

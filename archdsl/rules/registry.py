@@ -72,6 +72,24 @@ BUILTIN: tuple[type[Rule], ...] = (
     aq_noqa.UnusedNoqa,  # AQ001
 )
 
+#: Named rule selections. ``default`` is what runs when nothing is selected: the rules that hold
+#: for well-known, good architectures (ResNet, MobileNet, EfficientNet, ConvNeXt, DenseNet report
+#: nothing unless they have a real defect; tests/test_lint_presets.py). ``attendnext`` adds the
+#: paper's design constraints (AD), which those architectures break by design; a project opts in
+#: with ``preset = "attendnext"`` in ``[tool.archdsl.lint]``, a spec with ``meta { lint =
+#: "attendnext" }`` or ``meta { family = "attendnext" }``, a run with ``--preset attendnext`` or
+#: ``--select AD``. Each value is (selectors, selectors removed).
+PRESETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "default": (("ALL",), ("AD",)),
+    "attendnext": (("ALL",), ()),
+}
+PRESET_HELP: dict[str, str] = {
+    "default": "every rule but the AttendNeXt design constraints (AD): what good architectures pass",
+    "attendnext": "every rule, the AttendNeXt design constraints (AD) included",
+}
+#: ``meta { family = ... }`` values that turn a preset on for a spec (unless a selection is explicit)
+FAMILY_PRESETS: dict[str, str] = {"attendnext": "attendnext"}
+
 #: Codes that were renamed: old → new. Old codes keep working in select/ignore/noqa.
 REDIRECTS: dict[str, str] = {}
 
@@ -108,6 +126,14 @@ class Registry:
         if rule is not None:
             return [rule]
         return [r for r in self.rules if r.code.startswith(selector)] if selector.isupper() else []
+
+    def preset(self, name: str) -> set[str] | None:
+        """The codes a preset selects, or None for an unknown preset."""
+        if name not in PRESETS:
+            return None
+        add, drop = PRESETS[name]
+        codes = {r.code for s in add for r in self.expand(s)}
+        return codes - {r.code for s in drop for r in self.expand(s)}
 
     def suggestion(self, selector: str) -> str | None:
         return did_you_mean(selector, set(self.by_code) | set(self.by_name) | set(FAMILIES))

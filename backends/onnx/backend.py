@@ -24,7 +24,7 @@ from archdsl.backend import CompileRequest, CompileResult
 from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from archdsl.fileio import check_output
 from archdsl.ir import Graph
-from archdsl.weights import safetensors_file
+from archdsl.weights import safetensors_file, tensor_specs
 
 from . import artefacts
 from .builder import Builder, value_info
@@ -119,9 +119,53 @@ def _external(opts: OnnxOptions, built: artefacts.Built) -> bool:
     return built.weight_bytes > artefacts.EXTERNAL_BYTES
 
 
+def _features(graph: Graph, opts: OnnxOptions):
+    """The features of ``-O features=...`` (B005 when the net has no such stage), or None."""
+    if not opts.features:
+        return None
+    from archdsl.analysis.features import FeatureError, select
+
+    try:
+        return select(graph, None if opts.features == ["all"] else opts.features)
+    except FeatureError as exc:
+        raise DiagnosticError(
+            Diagnostic("B005", f"onnx option features: {exc.message}", None, Severity.ERROR, exc.help)
+        ) from None
+
+
+def _feature_tensor(graph: Graph, env: dict[str, str], low, fid: str) -> str:
+    """The ONNX tensor holding feature node ``fid`` after the IR passes: a batch norm or identity
+    folded into its producer is found at the producer; a feature a pass changed otherwise cannot
+    be emitted folded."""
+    nodes = graph.node_map()
+    kept = {n.id for n in low.nodes}
+    ref = fid
+    while ref not in env and ref in nodes and nodes[ref].op in ("bn", "identity", "dropout"):
+        ref = nodes[ref].inputs[0]
+    folded_into = [c for c in graph.consumers().get(ref, []) if nodes[c].op == "bn" and c not in kept]
+    if ref in env and not (ref == fid and folded_into):
+        return env[ref]
+    raise DiagnosticError(
+        Diagnostic(
+            "B005",
+            f"onnx option features: feature node {fid} does not survive the folding passes",
+            None,
+            Severity.ERROR,
+            "compile with -O fold=false, or choose the stage's output (archdsl show --features)",
+        )
+    )
+
+
 def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], origin: str) -> artefacts.Built:
     """The skeleton model (:mod:`.artefacts`) and its weight arrays; shape inference and the checker
     run on the skeleton, so they cost no memory for the weights."""
+    info = _features(graph, opts)
+    if info is not None:
+        from archdsl.analysis.features import features_graph
+
+        graph = features_graph(graph, info)
+        keep = {t.name for t in tensor_specs(graph)}
+        tensors = {k: v for k, v in tensors.items() if k in keep}
     low = lower(graph, tensors, fold=opts.fold, merge=opts.merge_branches)
     b = Builder(opts.opset, low.weights, low.types, low.split_groups)
     env = {i.name: i.name for i in graph.inputs}
@@ -130,6 +174,11 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
         env[node.id] = EMITTERS[node.op](b, node, [env[i] for i in node.inputs])
     batch: int | str = "batch" if opts.dynamic_batch else opts.batch
     inputs = [value_info(i.name, i.type, batch) for i in graph.inputs]
+    if info is not None:
+        outs = [_feature_tensor(graph, env, low, f.node) for f in info.features]
+        infos = [value_info(f.name, graph.type_of(f.node), batch) for f in info.features]
+        g, arrays, data_bytes = b.finish(inputs, outs, infos, graph.name)
+        return _finish_model(g, arrays, data_bytes, graph, opts, origin, low, batch)
     out_info = value_info(opts.output_name, graph.output_type, batch)
     final = env[low.output]
     if opts.output_name != final and (b.produces(opts.output_name) or opts.output_name in env):
@@ -143,6 +192,10 @@ def _build(graph: Graph, opts: OnnxOptions, tensors: dict[str, np.ndarray], orig
             )
         )
     g, arrays, data_bytes = b.finish(inputs, final, out_info, graph.name)
+    return _finish_model(g, arrays, data_bytes, graph, opts, origin, low, batch)
+
+
+def _finish_model(g, arrays, data_bytes, graph: Graph, opts: OnnxOptions, origin: str, low, batch) -> artefacts.Built:
     opset_ids = [helper.make_opsetid("", opts.opset)]
     model = helper.make_model(
         g,
@@ -184,7 +237,7 @@ def _infer_shapes(model: onnx.ModelProto, low, graph: Graph, opts: OnnxOptions, 
     which catches a wrong lowering here instead of at run time."""
     final = low.output
     produced = {o for n in model.graph.node for o in n.output}
-    declared = {v.name for v in model.graph.value_info}
+    declared = {v.name for v in model.graph.value_info} | {o.name for o in model.graph.output}
     for node in low.nodes:
         if node.id != final and node.id in produced and node.id not in declared:
             model.graph.value_info.append(value_info(node.id, node.out, batch))

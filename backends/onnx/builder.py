@@ -103,32 +103,42 @@ class Builder:
     def finish(
         self,
         inputs: list[onnx.ValueInfoProto],
-        output: str,
-        output_info: onnx.ValueInfoProto,
+        output: str | list[str],
+        output_info: onnx.ValueInfoProto | list[onnx.ValueInfoProto],
         name: str,
         location: str = "model.onnx.data",
     ) -> tuple[onnx.GraphProto, dict[str, np.ndarray], int]:
-        """The GraphProto, with the tensor ``output`` renamed to the graph output's name.
+        """The GraphProto, with the tensor ``output`` renamed to the graph output's name (or each
+        of a list of outputs to its own name: the multi-scale features).
 
         Large initializers are external-data references into ``location`` (see :mod:`.artefacts`);
         returns the graph, the arrays they stand for, and the data file's size.
         """
-        final = output_info.name
+        outputs = output if isinstance(output, list) else [output]
+        infos = output_info if isinstance(output_info, list) else [output_info]
         input_names = {i.name for i in inputs}
-        if output in input_names or output in self.arrays:
-            self.add("Identity", [output], final, name=final)
-        elif output != final:
+        renamed: dict[str, str] = {}
+        for out, info in zip(outputs, infos, strict=True):
+            final = info.name
+            out = renamed.get(out, out)
+            if out == final:
+                continue
+            if out in input_names or out in self.arrays or out in renamed.values():
+                self.add("Identity", [out], final, name=final)
+                continue
             if final in self._tensors or final in input_names:
                 raise RuntimeError(f"internal error: output name {final!r} is already a tensor of the graph")
             for node in self.nodes:
                 for i, v in enumerate(node.input):
-                    if v == output:
+                    if v == out:
                         node.input[i] = final
                 for i, v in enumerate(node.output):
-                    if v == output:
+                    if v == out:
                         node.output[i] = final
+            self._tensors.add(final)
+            renamed[out] = final
         protos, external, data_bytes = initializers(self.arrays, location)
-        return helper.make_graph(self.nodes, name, inputs, [output_info], initializer=protos), external, data_bytes
+        return helper.make_graph(self.nodes, name, inputs, infos, initializer=protos), external, data_bytes
 
 
 def value_info(name: str, t: TensorType, batch: int | str) -> onnx.ValueInfoProto:

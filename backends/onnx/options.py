@@ -28,6 +28,13 @@ def max_opset() -> int:
     return onnx.defs.onnx_opset_version()
 
 
+def _names(value):
+    """``features=stem,stage2`` from the command line, or a list from the API."""
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(",") if s.strip()]
+    return value
+
+
 def _path_text(value):
     return str(value) if isinstance(value, Path) else value
 
@@ -51,6 +58,11 @@ class OnnxOptions(Options):
     )
     seed: int = Field(0, description="seed of the initialisation when no weights file is given (= --seed)")
     output_name: str = Field("output", description="name of the graph output")
+    features: Annotated[list[str] | None, BeforeValidator(_names)] = Field(
+        None,
+        description="multi-scale features instead of the net's output: stage names or node paths, comma-separated "
+        "(one graph output per feature, named by it; 'all' = the default pyramid, see archdsl show --features)",
+    )
     check: bool = Field(True, description="run onnx.checker (full check, strict shape inference) on the result")
     shapes: bool = Field(False, description="store the shape of every intermediate tensor (value_info), for Netron")
     external_data: bool | None = Field(

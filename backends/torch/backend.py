@@ -64,6 +64,11 @@ def reparameterize(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
     graph = getattr(module, "meta", {}).get(GRAPH_KEY)
     if graph is None:
         raise ValueError("reparameterize() takes a module made by archdsl.build / build_module (it carries its IR)")
+    if module.meta.get("archdsl_features") is not None:
+        raise ValueError(
+            "reparameterize() takes a full module made by archdsl.build, not a feature module "
+            "(features of a deploy-form module are not supported yet)"
+        )
     channels_last = module.meta.get("archdsl_channels_last", False)
     new_graph, state = deploy_graph(graph, module.state_dict())
     out = materialize(new_graph, channels_last=channels_last)
@@ -99,6 +104,21 @@ class TorchBackend:
         if diags:
             raise DiagnosticError(diags)
         return build_module(graph, seed=seed, deploy=deploy, **kwargs)
+
+    def build_features(self, graph: Graph, features=None, out_indices=None, seed: int = 0, **kwargs: Any):
+        """The multi-scale feature module (:mod:`.features`): its forward returns the chosen stage outputs."""
+        from .features import build_features
+
+        diags = unsupported(graph)
+        if diags:
+            raise DiagnosticError(diags)
+        return build_features(graph, features, out_indices, seed=seed, **kwargs)
+
+    def load_weights(self, module: torch.nn.Module, state_dict, source=None, strict: bool = True):
+        """A foreign state_dict matched by structure (:mod:`.mapping`): ``archdsl.load_weights``."""
+        from .mapping import load_weights
+
+        return load_weights(module, state_dict, source=source, strict=strict)
 
     def output_paths(self, graph: Graph, request: CompileRequest) -> list[Path]:
         """The files :meth:`compile` would write (the command line checks them before any work)."""

@@ -54,8 +54,13 @@ def _map_args(value, refs: list[torch.fx.Node]):
     return value
 
 
-def materialize(graph: Graph, channels_last: bool | None = None) -> torch.fx.GraphModule:
+def materialize(
+    graph: Graph, channels_last: bool | None = None, outputs: list[str] | None = None
+) -> torch.fx.GraphModule:
     """Build the module for ``graph`` with PyTorch's default initialisation (see :mod:`init`).
+
+    ``outputs`` (node ids) makes the forward return the list of those tensors instead of the
+    graph's output (the multi-scale feature modules of :mod:`.features`).
 
     With ``channels_last`` the forward converts its input to that memory format first; the caller
     converts the weights (after initialising them, so that the initial values do not depend on it).
@@ -75,10 +80,10 @@ def materialize(graph: Graph, channels_last: bool | None = None) -> torch.fx.Gra
         env[gi.name] = fx.create_node(
             "call_method", "contiguous", (env[gi.name],), {"memory_format": torch.channels_last}, name="x"
         )
-    for node, step in lower(graph):
+    for node, step in lower(graph, outputs=outputs):
         refs = [env[i] for i in node.inputs]
         env[node.id] = _emit(fx, root, node.id, step, refs)
-    fx.output(env[graph.output])
+    fx.output(env[graph.output] if outputs is None else [env[o] for o in outputs])
     gm = torch.fx.GraphModule(root, fx, class_name=class_name(graph))
     gm.meta[GRAPH_KEY] = graph
     gm.meta["archdsl_channels_last"] = channels_last

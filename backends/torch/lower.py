@@ -319,8 +319,11 @@ def _inplace_bn(node: Node, producers: dict[str, Node], uses: dict[str, int]) ->
     return Step("module", ModuleSpec(layers.InplaceBatchNorm2d, step.target.args, step.target.kwargs), (Ref(0),))
 
 
-def lower(graph: Graph, inplace: bool = True) -> list[tuple[Node, Step]]:
+def lower(graph: Graph, inplace: bool = True, outputs: list[str] | None = None) -> list[tuple[Node, Step]]:
     """Every node of the graph with its step, in the graph's (topological) order.
+
+    ``outputs``: tensors the module returns besides (or instead of) the graph's output (features):
+    each is one more use, so nothing overwrites them in place.
 
     With ``inplace``, activations overwrite their input where that is safe (see :func:`_inplace`),
     and so do batch norms at inference over large conv outputs (:data:`INPLACE_BN_NUMEL`).
@@ -331,7 +334,8 @@ def lower(graph: Graph, inplace: bool = True) -> list[tuple[Node, Step]]:
     for n in graph.nodes:
         for ref in n.inputs:
             uses[ref] = uses.get(ref, 0) + 1
-    uses[graph.output] = uses.get(graph.output, 0) + 1
+    for ref in [graph.output, *(outputs or ())]:
+        uses[ref] = uses.get(ref, 0) + 1
     out = []
     for node in graph.nodes:
         step = (_inplace(node, producers, uses) or _inplace_bn(node, producers, uses)) if inplace else None

@@ -40,7 +40,7 @@ def _pyproject(tmp: Path, body: str | bytes) -> None:
 # ---- pathological configurations -------------------------------------------------------------
 
 
-@case("lnt_glob_backtracking", argv="lint {file:" + "a" * 60 + "/" + "a" * 150 + ".arch}")
+@case("lnt_glob_backtracking", argv="lint --preset attendnext {file:" + "a" * 60 + "/" + "a" * 150 + ".arch}")
 def glob_backtracking(tmp: Path) -> None:
     """Nested ** globs against a long path: seconds to hours for a backtracking regex."""
     _spec(tmp, "a" * 60 + "/" + "a" * 150 + ".arch")
@@ -123,7 +123,7 @@ def config_fifo(tmp: Path) -> None:
     os.mkfifo(tmp / "lint.toml")
 
 
-@case("lnt_pyproject_fifo", argv="lint {file:s.arch}")
+@case("lnt_pyproject_fifo", argv="lint --preset attendnext {file:s.arch}")
 def pyproject_fifo(tmp: Path) -> None:
     """A FIFO named pyproject.toml beside the spec is not a configuration: passed over, no blocking."""
     _spec(tmp)
@@ -136,7 +136,7 @@ def config_wrong_types(tmp: Path) -> None:
     _pyproject(tmp, "[tool.archdsl]\nlint = [1, 2]\n")
 
 
-@case("lnt_results_fifo", argv="lint {file:s.arch}", expect="2")
+@case("lnt_results_fifo", argv="lint --preset attendnext {file:s.arch}", expect="2")
 def results_fifo(tmp: Path) -> None:
     """The accuracy rule's results file is a FIFO."""
     _spec(tmp)
@@ -144,7 +144,7 @@ def results_fifo(tmp: Path) -> None:
     _pyproject(tmp, '[tool.archdsl.lint.rules.AD104]\nresults = "results.json"\n')
 
 
-@case("lnt_results_deep_json", argv="lint {file:s.arch}", expect="2")
+@case("lnt_results_deep_json", argv="lint --preset attendnext {file:s.arch}", expect="2")
 def results_deep_json(tmp: Path) -> None:
     _spec(tmp)
     (tmp / "results.json").write_text("[" * 200_000 + "]" * 200_000)
@@ -183,7 +183,7 @@ def o_onto_import(tmp: Path) -> None:
     _spec(tmp, "s.arch", 'import "lib/blocks.arch"\n\nnet n {\n    input image [3, 32, 32]\n    x = unit(16)\n}\n')
 
 
-@case("lnt_o_onto_results", argv="lint {file:s.arch} -o {file:results.json}", expect="2")
+@case("lnt_o_onto_results", argv="lint --preset attendnext {file:s.arch} -o {file:results.json}", expect="2")
 def o_onto_results(tmp: Path) -> None:
     _spec(tmp)
     (tmp / "results.json").write_text('{"n": 70.0}')

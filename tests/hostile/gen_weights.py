@@ -321,3 +321,31 @@ def _overwrite(tmp: Path) -> None:
 
     _spec(tmp)
     safetensors.save(good_tensors(), tmp / "w.safetensors")
+
+
+# ---- archdsl weights map: checkpoints of another implementation (docs/downstream.md) ------------
+
+MAP_ARGV = "weights map {file:net.arch} {file:%s} --timm resnet18 -o {file:out.safetensors}"
+
+
+@case("wmp_forged_header_length", argv=MAP_ARGV % "ck.safetensors", expect="1")
+def map_forged_header(tmp: Path) -> None:
+    """A safetensors header claiming 2^60 bytes: refused from its first 8 bytes."""
+    _spec(tmp)
+    (tmp / "ck.safetensors").write_bytes(struct.pack("<Q", 1 << 60) + b"{}")
+
+
+@case("wmp_fifo_checkpoint", argv=MAP_ARGV % "ck.pth", expect="1")
+def map_fifo(tmp: Path) -> None:
+    """A named pipe called ck.pth: never opened for reading (it would block)."""
+    _spec(tmp)
+    os.mkfifo(tmp / "ck.pth")
+
+
+@case("wmp_truncated_npz", argv=MAP_ARGV % "ck.npz", expect="1")
+def map_truncated_npz(tmp: Path) -> None:
+    """An npz cut in the middle of its first member."""
+    _spec(tmp)
+    buf = io.BytesIO()
+    np.savez(buf, **good_tensors())
+    (tmp / "ck.npz").write_bytes(buf.getvalue()[:200])
