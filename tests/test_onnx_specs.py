@@ -134,7 +134,7 @@ def test_cli_errors(tmp_path):
     np.savez(bad, **{"stem.conv.weight": np.zeros((1, 2, 3, 3), np.float32)})
     r = cli("compile", spec, "-b", "onnx", "-o", out, "--weights", str(bad))
     assert r.exit_code == 1
-    assert "attendnext.arch:29:12: error[B009]: weights file 'w.npz': tensor 'stem.conv.weight' has shape" in r.stderr
+    assert "attendnext.arch:30:12: error[B009]: weights file 'w.npz': tensor 'stem.conv.weight' has shape" in r.stderr
     assert "^^^^" in r.stderr and "tensors missing" in r.stderr
     r = cli("compile", spec, "-b", "onnx", "-o", out, "--weights", "nope.safetensors")
     assert r.exit_code == 1 and "does not exist" in r.stderr

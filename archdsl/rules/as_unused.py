@@ -14,7 +14,9 @@ class UnusedBlock(Rule):
     ## What it does
     Flags a block that no net of the file uses.
 
-    Uses through other blocks count. A file without nets is a library, and its blocks are not checked.
+    Uses through other blocks count, and so does a string naming the block in a net or in a search
+    space of the file (`stem = choice("stem_a", "stem_b")`). A file without nets is a library, and
+    its blocks are not checked.
 
     ## Why is this bad?
     A block nobody instantiates is dead text that readers still have to read and keep in sync;
@@ -71,7 +73,7 @@ class UnusedBlock(Rule):
             return []
         blocks = ctx.program.blocks
         used: set[str] = set()
-        todo: list[object] = list(root.nets)
+        todo: list[object] = [*root.nets, *getattr(root, "spaces", ())]
         while todo:
             cur = todo.pop()
             for name in referenced_names(cur) | string_literals(cur):
