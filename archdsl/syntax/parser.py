@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from archdsl.diagnostics import DiagnosticError, Span, error, line_col, normalize_source
 from archdsl.syntax import ast
 from archdsl.syntax.errors import KEYWORDS, syntax_diagnostic
+from archdsl.syntax.fastbuild import FastParser
 from archdsl.syntax.tables import make_parser
 
 MAX_NUMBER_DIGITS = 18
@@ -32,6 +33,11 @@ _TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|/
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     return make_parser()  # from the shipped tables; never a cache file (see archdsl/syntax/tables.py)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_parser() -> FastParser:
+    return FastParser(_parser())
 
 
 def _span(file: str, meta_or_tok) -> Span:
@@ -373,12 +379,17 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     text = normalize_source(text)
     check_source(text, file)
     try:
-        tree: Tree = _parser().parse(text)
+        return _fast_parser().parse(text, _ToAst(file, text))  # the AST straight from the parser
     except UnexpectedInput as exc:
         raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
-    return build_ast(tree, text, file)
+
+
+def parse_tree(text: str) -> Tree:
+    """Lark's parse tree of normalised, checked text (what :func:`build_ast` takes); raises Lark's
+    exceptions. :func:`parse_text` builds the same AST without the tree."""
+    return _parser().parse(text)
 
 
 def check_source(text: str, file: str) -> None:
