@@ -83,3 +83,22 @@ def test_a_generated_spec():
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     _same(generated_spec(1000), "gen.arch")
+
+
+def test_trusted_node_is_model_construct():
+    """The resolver's fast Node constructor makes the object ``Node.model_construct`` makes."""
+    from archdsl.diagnostics import Span
+    from archdsl.ir import Node, trusted_node
+    from archdsl.ops import OPS, TensorType
+
+    args = OPS["relu"].args()
+    fields = dict(
+        id="s.relu", op="relu", args=args, inputs=("x",), out=TensorType(shape=(3, 8, 8)), params=0, macs=192,
+        span=Span("f.arch", 1, 2, 1, 6),
+    )  # fmt: skip
+    fast, slow = trusted_node(**fields), Node.model_construct(**fields)
+    assert fast == slow
+    assert fast.__dict__ == slow.__dict__ and list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert Node.model_validate(fast.model_dump()) == fast
