@@ -13,8 +13,9 @@ non-editable install with byte-code compiled (an editable install adds its impor
     python -m venv .venv-wheel && .venv-wheel/bin/pip install -c constraints.txt dist/archdsl-*.whl
     python benchmarks/cli_speed.py --python .venv-wheel/bin/python
 
-Writes benchmarks/results/cli_speed.{md,json} (``--out NAME`` for another stem).
-Run: python benchmarks/cli_speed.py [--python PY] [--repeats N] [--out NAME]
+Two installs are compared in the same rounds with ``--python OLD --label before --python NEW
+--label after``. Writes benchmarks/results/cli_speed.{md,json} (``--out NAME`` for another stem).
+Run: python benchmarks/cli_speed.py [--python PY [--label L]]... [--repeats N] [--only LABEL...] [--out NAME]
 """
 
 from __future__ import annotations
@@ -73,30 +74,38 @@ def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - t0, rc
 
 
-def measure(python: Path, repeats: int, commands: list[tuple[str, list[str]]]) -> dict:
+def measure(pythons: list[Path], repeats: int, commands: list[tuple[str, list[str]]]) -> dict:
+    """Interleaved rounds: the floor (the first interpreter's ``-c pass``), then each command under
+    each install in turn. Several installs (``--python`` twice: before and after a change) are
+    compared in the same rounds."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    base = launcher(python)
-    floor = [str(python), "-c", "pass"]
-    times: dict[str, list[float]] = {"python -c pass": []}
-    codes: dict[str, int] = {}
-    for _label, argv in [("warm-up", ["--version"]), *commands]:  # byte-code compiled, caches warm
-        run_once([*base, *argv], env)
+    bases = [launcher(py) for py in pythons]
+    floor = [str(pythons[0]), "-c", "pass"]
+    floor_t: list[float] = []
+    times: dict[tuple[int, str], list[float]] = {}
+    codes: dict[tuple[int, str], int] = {}
+    for base in bases:  # byte-code compiled, caches warm
+        for _label, argv in [("warm-up", ["--version"]), *commands]:
+            run_once([*base, *argv], env)
     for _ in range(repeats):
-        times["python -c pass"].append(run_once(floor, env)[0])
+        floor_t.append(run_once(floor, env)[0])
         for label, argv in commands:
-            t, rc = run_once([*base, *argv], env)
-            times.setdefault(label, []).append(t)
-            codes[label] = rc
-    floor_ms = 1e3 * statistics.median(times["python -c pass"])
-    rows = []
-    for label, ts in times.items():
-        ms = 1e3 * statistics.median(ts)
-        row = {"command": label, "median_ms": round(ms, 1), "x_bare": round(ms / floor_ms, 1)}
-        rows.append({**row, "rc": codes.get(label, 0)})
+            for i, base in enumerate(bases):
+                t, rc = run_once([*base, *argv], env)
+                times.setdefault((i, label), []).append(t)
+                codes[(i, label)] = rc
+    floor_ms = 1e3 * statistics.median(floor_t)
+    rows = [{"command": "python -c pass", "installs": [{"median_ms": round(floor_ms, 1), "x_bare": 1.0, "rc": 0}]}]
+    for label, _ in commands:
+        cells = []
+        for i in range(len(bases)):
+            ms = 1e3 * statistics.median(times[(i, label)])
+            cells.append({"median_ms": round(ms, 1), "x_bare": round(ms / floor_ms, 1), "rc": codes[(i, label)]})
+        rows.append({"command": label, "installs": cells})
     return {
-        "python": str(python),
-        "launcher": " ".join(base),
+        "pythons": [str(p) for p in pythons],
+        "launchers": [" ".join(b) for b in bases],
         "repeats": repeats,
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
@@ -105,15 +114,17 @@ def measure(python: Path, repeats: int, commands: list[tuple[str, list[str]]]) -
     }
 
 
-def markdown(res: dict) -> str:
+def markdown(res: dict, labels: list[str]) -> str:
+    n = len(res["launchers"])
+    launchers = "; ".join(f"{lab}: `{lc}`" for lab, lc in zip(labels, res["launchers"], strict=True))
     out = [
         "# `archdsl` start-up, per command, against `python -c pass`",
         "",
-        f"Launcher `{res['launcher']}`; medians of {res['repeats']} interleaved rounds; "
+        f"Launchers {launchers}; medians of {res['repeats']} interleaved rounds; "
         f"{res['machine']}, {res['cpus']} CPUs, load average at the end {res['load_average']}.",
         "",
-        "| command | median ms | × python -c pass | exit | target |",
-        "|---|---:|---:|---:|---|",
+        "| command | " + " | ".join(f"{lab} ms | {lab} ×" for lab in labels) + " | exit | target |",
+        "|---|" + "---:|---:|" * n + "---:|---|",
     ]
     for r in res["rows"]:
         c = r["command"]
@@ -123,23 +134,31 @@ def markdown(res: dict) -> str:
         if c in TARGETS_X:
             tgt.append(f"≤ {TARGETS_X[c]}×")
         name = c if c == "python -c pass" else f"archdsl {c}"
-        out.append(f"| `{name}` | {r['median_ms']:.1f} | {r['x_bare']:.1f} | {r['rc']} | {', '.join(tgt)} |")
+        cells = r["installs"] + [r["installs"][0]] * (n - len(r["installs"]))
+        nums = " | ".join(f"{x['median_ms']:.1f} | {x['x_bare']:.1f}" for x in cells)
+        out.append(f"| `{name}` | {nums} | {r['installs'][-1]['rc']} | {', '.join(tgt)} |")
     return "\n".join(out) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--python", type=Path, default=Path(sys.executable), help="the interpreter of the install to time")
+    ap.add_argument(
+        "--python", type=Path, action="append", help="the interpreter of an install to time (twice: compare two)"
+    )
+    ap.add_argument("--label", action="append", help="a name for each --python (default: the install's folder)")
     ap.add_argument("--repeats", type=int, default=9, help="interleaved rounds (at least 7 for the report)")
     ap.add_argument("--out", default="cli_speed", help="stem of the result files in benchmarks/results/")
-    ap.add_argument("--only", nargs="*", help="labels of the commands to time (default: all)")
+    ap.add_argument("--only", action="append", help="a label of a command to time (repeat; default: all)")
     args = ap.parse_args()
     commands = [c for c in COMMANDS if not args.only or c[0] in args.only]
+    pythons = [p.absolute() for p in (args.python or [Path(sys.executable)])]
+    labels = args.label or [p.parent.parent.name for p in pythons]
     with tempfile.TemporaryDirectory():
-        res = measure(args.python.absolute(), args.repeats, commands)
+        res = measure(pythons, args.repeats, commands)
+    res["labels"] = labels
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(res, indent=2) + "\n")
-    text = markdown(res)
+    text = markdown(res, labels)
     (RESULTS / f"{args.out}.md").write_text(text)
     print(text, end="")
 
