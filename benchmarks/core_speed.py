@@ -13,7 +13,7 @@ Compares, side by side in one run:
   * the wall time of `archdsl check` against `python -c pass` (interpreter start-up), interleaved,
     so the ratio says what the tool adds.
 Writes benchmarks/results/core_speed.txt and core_speed.json.
-Run: python benchmarks/core_speed.py [--quick]
+Run: python benchmarks/core_speed.py [--quick] [--repeats N] [--out NAME]
 """
 
 from __future__ import annotations
@@ -164,9 +164,11 @@ def main() -> None:
     import tempfile
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, no 20,000-line point")
+    ap.add_argument("--quick", action="store_true", help="no 20,000-line point")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each in-process measurement (median)")
+    ap.add_argument("--out", default="core_speed", help="stem of the result files in benchmarks/results/")
     args = ap.parse_args()
-    reps = 3 if args.quick else 7
+    reps = args.repeats
     sizes = SCALING_LINES[:2] if args.quick else SCALING_LINES
     load0 = os.getloadavg()
     lines = []
@@ -228,8 +230,8 @@ def main() -> None:
     )
     text = "\n".join(lines) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    OUT_JSON.write_text(json.dumps(result, indent=2) + "\n")
+    OUT.with_name(f"{args.out}.txt").write_text(text)
+    OUT_JSON.with_name(f"{args.out}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(text, end="")
 
 
