@@ -155,7 +155,7 @@ if (
     or Node.model_config.get("extra") == "allow"
 ):  # pragma: no cover
 
-    def trusted_node(id, op, args, inputs, out, params, macs, span):  # noqa: F811
+    def trusted_node(id, op, args, inputs, out, params, macs, span):
         return Node.model_construct(
             id=id, op=op, args=args, inputs=inputs, out=out, params=params, macs=macs, span=span
         )
