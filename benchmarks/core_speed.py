@@ -192,7 +192,8 @@ def main() -> None:
         result["scaling"] = scaling
         point = time_point(50)
         result["point"] = point
-        cmd = [sys.executable, "-m", "archdsl"]
+        script = Path(sys.executable).parent / "archdsl"  # the console script: the install's own code
+        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "archdsl"]
         base = time_cmds(
             {
                 "python -c pass": [sys.executable, "-c", "pass"],
