@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "schema": ("archdsl.cli.show", "Print the JSON Schema of the IR (what `archdsl show --json` prints)."),
     "bench": ("archdsl.cli.bench", "Measure or estimate latency and throughput of specs on a target."),
+    "explore": ("archdsl.cli.explore", "Explore a search space with Optuna: objectives, constraints, Pareto front."),
 }
 
 HELP = (
