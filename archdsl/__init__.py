@@ -14,8 +14,10 @@ See docs/downstream.md (features, timm, weights from other implementations).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing is most of what `archdsl --version` would cost
+if TYPE_CHECKING:  # annotations only: `archdsl --version` imports this module and nothing else
+    from pathlib import Path
+    from typing import Any
 
 __version__ = "0.1.0"
 

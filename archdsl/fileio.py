@@ -25,7 +25,6 @@ import errno
 import os
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -265,6 +264,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer, *, mo
         return target
     if target.exists() and not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+    import tempfile  # here, not at the top: check and lint write nothing (start-up, docs/performance.md)
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:  # name the file the caller asked for, not the temporary one

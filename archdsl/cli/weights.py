@@ -24,7 +24,7 @@ from archdsl.cli import app
 from archdsl.cli.common import EXIT_TOOL, EXIT_USAGE, check_outputs, exit_for, load_or_exit, print_diagnostics
 
 weights_app = typer.Typer(
-    help="Weights from other implementations: map a checkpoint onto a spec by structure.",
+    help="Weights of other implementations: map a checkpoint onto a spec by structure.",
     no_args_is_help=True,
 )
 app.add_typer(weights_app, name="weights")

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archdsl.diagnostics import DiagnosticError, Span, error
-from archdsl.ir import Node, Scope
+from archdsl.ir import Node, Scope, trusted_node
 from archdsl.ops import OpError, OpSpec, TensorType
 from archdsl.resolve.diag import validation_diag
 from archdsl.resolve.frame import seg_join
@@ -127,7 +127,7 @@ class Builder:
         """A node whose arguments are validated and whose output type is known."""
         types = [t.type for t in ins]
         self.add(
-            Node.model_construct(
+            trusted_node(  # Node.model_construct, faster: the values are checked
                 id=path,
                 op=spec.name,
                 args=args,

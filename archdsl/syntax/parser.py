@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
 from archdsl.diagnostics import DiagnosticError, Span, error, line_col, normalize_source
 from archdsl.syntax import ast
 from archdsl.syntax.errors import KEYWORDS, syntax_diagnostic
+from archdsl.syntax.fastbuild import FastParser
 from archdsl.syntax.tables import make_parser
 
 MAX_NUMBER_DIGITS = 18
@@ -31,6 +33,11 @@ _TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|/
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     return make_parser()  # from the shipped tables; never a cache file (see archdsl/syntax/tables.py)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_parser() -> FastParser:
+    return FastParser(_parser())
 
 
 def _span(file: str, meta_or_tok) -> Span:
@@ -89,12 +96,25 @@ def _unescape(tok: Token, file: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst:
+    """Parse tree → AST, bottom-up: each rule's method gets the rule's meta (its positions) and its
+    children already converted. A direct walk over the tree, as Lark's ``Transformer`` with
+    ``v_args(meta=True)`` would do it (a rule without a method stays a ``Tree``, tokens stay tokens),
+    without the wrapper objects that made that transformer cost a third of parsing; it recurses as
+    deep as Lark's did (two frames a level), so the nesting that is E106 stays E106."""
+
     def __init__(self, file: str, text: str):
-        super().__init__()
         self.file = file
         self.lines = text.split("\n")
+        self._methods: dict[str, Any] = {}
+
+    def transform(self, tree: Tree):
+        methods = self._methods
+        kids = [self.transform(c) if type(c) is Tree else c for c in tree.children]
+        f = methods.get(tree.data)
+        if f is None:
+            f = methods[tree.data] = getattr(self, tree.data, None) or functools.partial(_default, tree.data)
+        return f(tree.meta, kids)
 
     def _one_per_line(self, items: list, what: str = "statements") -> None:
         """Statements need no separator, but two on one line are almost always a missing '->'."""
@@ -329,6 +349,10 @@ class _ToAst(Transformer):
         return ast.Tuple(self.sp(meta), tuple(ch))
 
 
+def _default(data, meta, children) -> Tree:
+    return Tree(data, children, meta)
+
+
 def count_tokens(text: str, limit: int) -> tuple[int, int | None]:
     """The tokens of ``text`` (roughly as Lark counts them), and the offset of the first one past
     ``limit`` (None when there is none). Scans no further than that token."""
@@ -370,12 +394,17 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     text = normalize_source(text)
     check_source(text, file)
     try:
-        tree: Tree = _parser().parse(text)
+        return _fast_parser().parse(text, _ToAst(file, text))  # the AST straight from the parser
     except UnexpectedInput as exc:
         raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
-    return build_ast(tree, text, file)
+
+
+def parse_tree(text: str) -> Tree:
+    """Lark's parse tree of normalised, checked text (what :func:`build_ast` takes); raises Lark's
+    exceptions. :func:`parse_text` builds the same AST without the tree."""
+    return _parser().parse(text)
 
 
 def check_source(text: str, file: str) -> None:
