@@ -80,7 +80,7 @@ class EmulatedA72Target:
         return emulator.emulate_argv(self.sysroot, args, self.tools)
 
     def prepare(self, graph: Graph, settings: BenchSettings, workdir: Path) -> Prepared:
-        return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset, getattr(settings, "quantize", None)))
+        return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset, settings.quantize))
 
     def run(self, prepared: Prepared, settings: BenchSettings, progress=None) -> Measurement:
         threads = settings.threads or self.default_threads
