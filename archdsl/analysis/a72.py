@@ -26,9 +26,10 @@ int8 conv / linear throughput 2× fp32 MACs/cycle  assumption from the ISA (``--
                               efficiencies)       optional dot product); int8 GEMM kernels use
                                                   SMULL/SMLAL(2) (8 int8×int8→int16 products per
                                                   128-bit instruction) + SADALP, against FMLA's 4
-                                                  fp32 lanes; ARM's Cortex-A72 Software
-                                                  Optimization Guide (UAN 0016A, §3.14) lists both
-                                                  as fully pipelined ASIMD ops. Not validated on a Pi
+                                                  fp32 lanes, at equal issue rates assumed (the
+                                                  rates in ARM's Cortex-A72 Software Optimization
+                                                  Guide, UAN 0016A, were not checked for this
+                                                  factor). Not validated on a Pi
 ============================  ==================  ==================================================
 
 ``benchmarks/a72_validation.py`` compares the estimates with the five published Pi 4 timings
@@ -87,6 +88,6 @@ A72 = Machine(
         "fit": "conv_dense and conv_1x1 efficiency: ncnn Raspberry Pi 4 timings of ResNet-18 and MobileNetV2",
         "other": "assumptions, documented in archdsl.analysis.a72 and docs/bench.md",
         "int8_speedup": "ISA assumption: ARMv8.0-A has no SDOT; SMLAL gives 8 int8 MACs per instruction vs FMLA's 4 "
-        "fp32 (ARM UAN 0016A); not validated on a device",
+        "fp32 lanes, equal issue rates assumed; not validated on a device",
     },
 )

@@ -258,6 +258,20 @@ def emulate_argv(sysroot: Path, args: list[str], tools: dict[str, str] | None = 
     return [*unshare_argv(tools["unshare"]), "sh", "-c", script, "sh", str(sysroot.parent / "cpuinfo"), *qemu]
 
 
+WRAPPER = "python3.11-a72"
+"""A script in the emulator folder that runs the emulated Python (for the ssh target's ``remote_python``)."""
+
+
+def wrapper_text(sysroot: Path, tools: dict[str, str]) -> str:
+    """``#!/bin/sh`` running :func:`emulate_argv` with the script's arguments (every word quoted)."""
+    import shlex
+
+    argv = emulate_argv(sysroot, [], tools)
+    return "#!/bin/sh\n# archdsl: the emulated Cortex-A72 Python 3.11 (archdsl bench setup-emulator)\n" + (
+        f'exec {shlex.join(argv)} "$@"\n'
+    )
+
+
 def environment() -> dict[str, str]:
     """A clean environment for the emulated Python (no host PYTHONPATH, no user site)."""
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1", "HOME": str(Path.home())}
@@ -413,6 +427,8 @@ def setup(root: Path | None = None, force: bool = False, log: Log = lambda _: No
             (sysroot / extra).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(work / "apt", ignore_errors=True)
         (work / "cpuinfo").write_text(CPUINFO)
+        (work / WRAPPER).write_text(wrapper_text(root / "sysroot", tools))
+        os.chmod(work / WRAPPER, 0o700)
         manifest = {
             "format": FORMAT,
             "key": pins_key(),
