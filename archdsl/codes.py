@@ -95,7 +95,7 @@ RANGES: tuple[Range, ...] = (
     Range("B100", "B199", "torch", "backends/torch", "the PyTorch backend"),
     Range("B200", "B299", "onnx", "backends/onnx", "the ONNX backend"),
     Range("B300", "B399", "graphviz", "backends/graphviz", "the Graphviz renderer"),
-    Range("B400", "B499", "bench", "backends/bench", "benchmark targets (reserved; they report no codes yet)"),
+    Range("B400", "B499", "bench", "archdsl/bench", "benchmark targets and the emulated Cortex-A72 (B41x)"),
     Range("B900", "B999", "third-party", "a third-party package", "third-party backends; archdsl never uses these"),
 )
 
@@ -209,11 +209,21 @@ _TABLE: tuple[Code, ...] = (
     # ---- B2xx: onnx --------------------------------------------------------------------------------
     Code("B201", "too-large-to-embed", S, "onnx", "weights above 2 GB that were asked to stay inside the .onnx"),
     Code("B202", "output-name-taken", U, "onnx", "an output_name that is already the name of a tensor of the graph"),
+    Code("B203", "bad-calibration", U, "onnx", "a --calibration folder that is missing, empty or holds an unusable file"),
+    Code("B204", "quantize-failed", T, "onnx", "onnxruntime's quantisation tools are missing or failed (--quantize int8)"),
     # ---- B3xx: graphviz ----------------------------------------------------------------------------
     Code(
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"
     ),
     Code("B302", "dot-failed", T, "graphviz", "the Graphviz 'dot' program failed"),
+    # ---- B4xx: bench --------------------------------------------------------------------------------
+    Code("B401", "op-without-cost", S, "bench", "the a72/model latency model cannot cost an op: it declares no cost"),
+    Code("B402", "kind-without-constants", S, "bench", "the latency model's machine has no constants for an op's kind"),
+    Code("B410", "emulator-tool-missing", T, "bench", "qemu-user-static, apt/dpkg or a mount namespace is unavailable"),
+    Code("B411", "unsafe-emulator-cache", T, "bench", "an emulator folder that is not yours alone (owner, mode, link)"),
+    Code("B412", "emulator-download-failed", T, "bench", "setup-emulator could not download the pinned packages"),
+    Code("B413", "checksum-mismatch", T, "bench", "a downloaded file whose SHA-256 is not the pinned one"),
+    Code("B414", "emulator-not-set-up", T, "bench", "the emulator folder is absent, incomplete or for other pins"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -169,6 +169,11 @@ def quantize_model(fp32: Path, graph: Graph, folder: str | None, seed: int = 0) 
     import onnx
 
     batches, source = calibration_inputs(graph, folder, seed)
+    import logging
+
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.ERROR)  # quantize_static logs a pre-processing advice on the root logger
     with tempfile.TemporaryDirectory(prefix="archdsl-quantize.") as tmp:
         out = Path(tmp) / "int8.onnx"
         try:
@@ -186,6 +191,8 @@ def quantize_model(fp32: Path, graph: Graph, folder: str | None, seed: int = 0) 
             )
         except Exception as exc:  # onnxruntime raises many types
             raise _error(QUANTIZE_FAILED, f"onnxruntime could not quantise {graph.name}: {exc}") from None
+        finally:
+            root_logger.setLevel(level)
         model = onnx.load(str(out))
     prop = model.metadata_props.add()
     prop.key, prop.value = "archdsl.quantize", f"int8 QDQ per-channel; ops {','.join(QUANTIZED_OPS)}; calib {source}"

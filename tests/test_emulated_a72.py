@@ -1,0 +1,108 @@
+"""Every spec under specs/ on onnxruntime's aarch64 kernels (QEMU, -cpu cortex-a72), fp32 and int8.
+
+Needs the emulator (``archdsl bench setup-emulator``, which ``.ci/run`` runs): without it these
+tests skip with the reason, except under CI (``CI=true``), where a missing emulator fails them.
+Each spec runs once per precision (one inference, input 64×64, the smallest every spec accepts:
+MobileViT's unfold needs 64), the two precisions in two processes side by side. Tolerances,
+against this machine's onnxruntime on the same input (measured, see docs/deploy.md):
+
+- fp32: max |difference| ≤ :data:`FP32_TOL` × max(1, max |output|): the same graph, other SIMD
+  kernels (NEON against AVX2/AVX-512) sum in another order; measured ≤ 4e-8 absolute on outputs
+  of at most ~0.3, so 1e-5 leaves room for other hosts' kernels without hiding a wrong result;
+- int8: ≤ :data:`INT8_TOL` × max |output|: the int8 kernels differ between the two builds (x86
+  requantises through u8 with VNNI/AVX2 paths, ARM uses its own int8 GEMM), so a rounding step of
+  one quantum may flip; measured differences are in the test's failure message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archdsl.bench import emulator
+from tests.conftest import ROOT, run_cli
+from tests.test_ssh_target import sshd  # noqa: F401  (the module-scoped local sshd fixture)
+
+SPECS = [ROOT / "specs/attendnext.arch", *sorted((ROOT / "specs/baselines").glob("*.arch"))]
+SPECS += sorted((ROOT / "specs/variants").glob("*.arch"))
+FP32_TOL = 1e-5
+INT8_TOL = 0.05
+CI = os.environ.get("CI") == "true"
+
+
+def _ready() -> str | None:
+    try:
+        emulator.require_tools()
+        emulator.load()
+    except emulator.EmulatorError as exc:
+        return f"{exc.message} ({exc.hint})"
+    return None
+
+
+PROBLEM = _ready()
+if PROBLEM and not CI:
+    pytest.skip(f"the emulated Cortex-A72 is not available: {PROBLEM}", allow_module_level=True)
+
+
+def _bench(*extra: str) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "archdsl", "bench", *map(str, SPECS), "--target", "emulated-a72"]
+    argv += ["--warmup", "0", "--runs", "1", "--input-size", "64", "--format", "json", "--no-store", "-q", *extra]
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def results():
+    assert PROBLEM is None, f"CI=true but the emulator is not set up: {PROBLEM}"
+    procs = {"fp32": _bench(), "int8": _bench("--quantize", "int8")}
+    out = {}
+    for key, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=1500)
+        assert proc.returncode == 0, stderr
+        out[key] = {r["net"]: r for r in json.loads(stdout)["results"]}
+    summary = {k: {n: r["details"]["max_abs_diff"] for n, r in v.items()} for k, v in out.items()}
+    sys.stderr.write(f"emulated-a72 max |diff| vs host: {json.dumps(summary)}\n")
+    return out
+
+
+def _net(spec: Path) -> str:
+    import archdsl
+
+    return archdsl.load(spec, input_shape=(3, 64, 64)).name
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_spec_matches_host_onnxruntime(results, spec, precision):
+    r = results[precision][_net(spec)]
+    env, details = r["env"], r["details"]
+    assert env["machine"] == "aarch64" and env["cpu_cpu_part"] == "0xd08"  # the A72 cpuinfo, aarch64 Python
+    assert env["loaded"] is True and env["providers"] == ["CPUExecutionProvider"]
+    assert env["timing"] == "emulation" and "not a latency" in env["timing_label"]
+    assert details["kernels"] and all(k.endswith("/CPUExecutionProvider") for k in details["kernels"])
+    if precision == "int8":
+        assert any(k.startswith(("QLinearConv/", "QuantizeLinear/")) for k in details["kernels"]), details["kernels"]
+    diff, scale = details["max_abs_diff"], details["max_abs_output"]
+    tol = FP32_TOL * max(1.0, scale) if precision == "fp32" else INT8_TOL * scale
+    assert diff <= tol, f"{spec.stem} {precision}: max |diff| {diff:.3g} > {tol:.3g} (max |y| {scale:.3g})"
+
+
+def test_ssh_target_end_to_end_with_the_emulated_python(sshd):  # noqa: F811
+    """The ssh target against a local sshd whose remote Python is the emulated aarch64 one."""
+    import tests.test_ssh_target as ssh_tests
+
+    if ssh_tests.SSHD is None or not all(ssh_tests.TOOLS.values()):
+        pytest.skip("OpenSSH server/client not installed (apt-get install openssh-server openssh-client)")
+    wrapper = emulator.default_dir() / emulator.WRAPPER
+    opts = sshd.options(remote_python=wrapper, run_timeout=600)
+    argv = ["bench", str(ROOT / "specs/baselines/mobilenetv3_large_100.arch"), "--target", "ssh", *opts]
+    argv += ["--warmup", "0", "--runs", "1", "--threads", "1", "--input-size", "64", "--format", "json"]
+    proc = run_cli(*argv, "--no-store", "-q", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads(proc.stdout)["results"][0]["env"]
+    assert env["machine"] == "aarch64" and env["cpu_cpu_part"] == "0xd08" and env["device"].startswith("ssh:")
+    assert env["onnxruntime"] == "1.32.0"
