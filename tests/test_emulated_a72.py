@@ -6,9 +6,11 @@ Each spec runs once per precision (one inference, input 64×64, the smallest eve
 MobileViT's unfold needs 64), the two precisions in two processes side by side. Tolerances,
 against this machine's onnxruntime on the same input (measured, see docs/deploy.md):
 
-- fp32: max |difference| ≤ :data:`FP32_TOL` × max(1, max |output|): the same graph, other SIMD
-  kernels (NEON against AVX2/AVX-512) sum in another order; measured ≤ 4e-8 absolute on outputs
-  of at most ~0.3, so 1e-5 leaves room for other hosts' kernels without hiding a wrong result;
+- fp32: max |difference| ≤ :data:`FP32_TOL` × max |output|: the same graph, other SIMD kernels
+  (NEON against AVX2/AVX-512) sum in another order. Relative, because the seeded weights give
+  outputs from ~1e-14 (AttendNeXt: its signal vanishes) to ~1e7 (MobileOne-S1: it explodes);
+  measured at most 9.3e-7 of max |output|, so 1e-5 leaves room for other hosts' kernels without
+  hiding a wrong result (a wrong kernel is off by the output's own size);
 - int8: ≤ :data:`INT8_TOL` × max |output|: the int8 kernels differ between the two builds (x86
   requantises through u8 with VNNI/AVX2 paths, ARM uses its own int8 GEMM), so a rounding step of
   one quantum may flip; measured differences are in the test's failure message.
@@ -87,7 +89,7 @@ def test_spec_matches_host_onnxruntime(results, spec, precision):
     if precision == "int8":
         assert any(k.startswith(("QLinearConv/", "QuantizeLinear/")) for k in details["kernels"]), details["kernels"]
     diff, scale = details["max_abs_diff"], details["max_abs_output"]
-    tol = FP32_TOL * max(1.0, scale) if precision == "fp32" else INT8_TOL * scale
+    tol = (FP32_TOL if precision == "fp32" else INT8_TOL) * scale
     assert diff <= tol, f"{spec.stem} {precision}: max |diff| {diff:.3g} > {tol:.3g} (max |y| {scale:.3g})"
 
 
