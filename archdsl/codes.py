@@ -209,8 +209,12 @@ _TABLE: tuple[Code, ...] = (
     # ---- B2xx: onnx --------------------------------------------------------------------------------
     Code("B201", "too-large-to-embed", S, "onnx", "weights above 2 GB that were asked to stay inside the .onnx"),
     Code("B202", "output-name-taken", U, "onnx", "an output_name that is already the name of a tensor of the graph"),
-    Code("B203", "bad-calibration", U, "onnx", "a --calibration folder that is missing, empty or holds an unusable file"),
-    Code("B204", "quantize-failed", T, "onnx", "onnxruntime's quantisation tools are missing or failed (--quantize int8)"),
+    Code(
+        "B203", "bad-calibration", U, "onnx", "a --calibration folder that is missing, empty or holds an unusable file"
+    ),
+    Code(
+        "B204", "quantize-failed", T, "onnx", "onnxruntime's quantisation tools are missing or failed (--quantize int8)"
+    ),
     # ---- B3xx: graphviz ----------------------------------------------------------------------------
     Code(
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"

@@ -106,9 +106,7 @@ def latency(sessions: dict[str, ort.InferenceSession], x: np.ndarray, rounds: in
                 s.run(None, {name: x})
                 wall[key].append(time.perf_counter() - t0)
                 cpu[key].append(time.process_time() - c0)
-    return {
-        k: {"cpu_ms": float(np.median(cpu[k]) * 1e3), "wall_ms": float(np.median(wall[k]) * 1e3)} for k in sessions
-    }
+    return {k: {"cpu_ms": float(np.median(cpu[k]) * 1e3), "wall_ms": float(np.median(wall[k]) * 1e3)} for k in sessions}
 
 
 def main(argv=None) -> int:
@@ -140,11 +138,11 @@ def main(argv=None) -> int:
             row["calibration_images"] = agreement(outputs(s32, calib), outputs(s8, calib))
             row["held_out_images"] = agreement(outputs(s32, held_out), outputs(s8, held_out))
             rows.append(row)
-            lat = row["latency"]
+            lat, agree = row["latency"], (row["calibration_images"], row["held_out_images"])
             print(
                 f"{spec.stem:22} {row['fp32_mb']:6.2f} MB -> {row['int8_mb']:5.2f} MB  "
                 f"fp32 {lat['fp32']['cpu_ms']:7.2f} ms  int8 {lat['int8']['cpu_ms']:7.2f} ms (CPU)  "
-                f"top-1 {row['calibration_images']['top1_agreement']:.2f}/{row['held_out_images']['top1_agreement']:.2f}",
+                f"top-1 {agree[0]['top1_agreement']:.2f}/{agree[1]['top1_agreement']:.2f}",
                 flush=True,
             )
     facts = {

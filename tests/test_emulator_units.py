@@ -54,9 +54,7 @@ def test_cpuinfo_is_four_cortex_a72_cores_without_dotprod():
 def test_pins_are_complete_and_match_constraints():
     names = {p.name for p in emulator.DEBS}
     assert {"python3.11-minimal", "libpython3.11-stdlib", "libc6", "libstdc++6", "libgcc-s1"} <= names
-    constraints = dict(
-        line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line
-    )
+    constraints = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line)
     for pin in emulator.WHEELS:
         assert pin.version == constraints[pin.name], f"{pin.name} is pinned apart from constraints.txt"
         assert pin.file.startswith(f"{pin.name}-{pin.version}-cp311") and "aarch64" in pin.file
@@ -193,9 +191,7 @@ def test_target_without_unshare_names_the_install_command(tmp_path):
 
 @pytest.mark.skipif(shutil.which("qemu-aarch64-static") is None, reason="qemu-user-static not installed")
 def test_target_without_sysroot_says_how_to_set_it_up(tmp_path):
-    proc = run_cli(
-        "bench", str(SPEC), "--target", "emulated-a72", "-O", f"dir={tmp_path / 'none'}", "--no-store"
-    )
+    proc = run_cli("bench", str(SPEC), "--target", "emulated-a72", "-O", f"dir={tmp_path / 'none'}", "--no-store")
     assert proc.returncode == 3, proc.stderr
     assert "error[B414]" in proc.stderr and "archdsl bench setup-emulator" in proc.stderr
 
@@ -209,7 +205,9 @@ def test_table_labels_emulation_time_never_a_latency():
     from archdsl.cli.bench import format_results
 
     summary = SimpleNamespace(median_s=1.5, p90_s=1.5, p99_s=1.5, std_s=0.0, throughput=0.67, runs=1)
-    meas = SimpleNamespace(estimate=False, env={"device": "emulated-a72", "cpu": "aarch64"}, details={"max_abs_diff": 3e-9})
+    meas = SimpleNamespace(
+        estimate=False, env={"device": "emulated-a72", "cpu": "aarch64"}, details={"max_abs_diff": 3e-9}
+    )
     graph = SimpleNamespace(total_params=1000, total_macs=10**6)
     result = SimpleNamespace(net="n", graph=graph, summary=summary, measurement=meas, relative=None)
     target = SimpleNamespace(name="emulated-a72", estimate=False, emulated=True, summary="s")

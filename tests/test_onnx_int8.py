@@ -56,7 +56,11 @@ def test_int8_model_is_qdq_per_channel_and_keeps_the_chosen_ops_in_float(tmp_pat
     weight_users = set()
     per_channel = False
     for n in model.graph.node:
-        if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].data_type == onnx.TensorProto.INT8:
+        if (
+            n.op_type == "DequantizeLinear"
+            and n.input[0] in inits
+            and inits[n.input[0]].data_type == onnx.TensorProto.INT8
+        ):
             scale = inits[n.input[1]]
             weight_users |= {c.op_type for c in consumers.get(n.output[0], [])}
             if len(scale.dims) == 1 and scale.dims[0] > 1:
@@ -165,6 +169,7 @@ def test_bench_quantize_with_torch_engine_is_refused():
 def test_latency_model_int8_only_changes_quantised_kinds():
     from archdsl.analysis.a72 import A72
     from archdsl.analysis.latency import cost_items, quantized
+
     graph = _graph(ATTEND)
     items = cost_items(graph, A72)
     q = quantized(items, A72)

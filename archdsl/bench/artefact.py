@@ -28,7 +28,9 @@ def spec_key(graph: Graph) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = None, quantize: str | None = None) -> Path:
+def onnx_file(
+    graph: Graph, workdir: Path, seed: int = 0, opset: int | None = None, quantize: str | None = None
+) -> Path:
     """Compile ``graph`` to ``workdir/<net>-<hash>.onnx`` (dynamic batch, BN folded) unless present.
 
     ``opset``: the ONNX opset to target (default: the backend's); older onnxruntime builds on

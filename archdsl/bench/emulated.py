@@ -53,14 +53,16 @@ class EmulatedA72Target:
     default_threads = 1
 
     def __init__(self, options: dict[str, Any]):
-        opts = check_options(
-            self.name, options, {"dir": str, "run_timeout": (int, float), "clock": str, "opset": int}
-        )
+        opts = check_options(self.name, options, {"dir": str, "run_timeout": (int, float), "clock": str, "opset": int})
         self.dir = Path(opts["dir"]).expanduser() if opts.get("dir") else emulator.default_dir()
-        self.run_timeout = float(number(self.name, "run_timeout", opts.get("run_timeout", 900), 0, 86400, low_open=True))
+        self.run_timeout = float(
+            number(self.name, "run_timeout", opts.get("run_timeout", 900), 0, 86400, low_open=True)
+        )
         self.clock = opts.get("clock", "wall")
         if self.clock not in ("wall", "cpu"):
-            raise OptionError(f"clock must be 'wall' or 'cpu', not {self.clock[:40]!r}", "-O clock=wall or -O clock=cpu")
+            raise OptionError(
+                f"clock must be 'wall' or 'cpu', not {self.clock[:40]!r}", "-O clock=wall or -O clock=cpu"
+            )
         self.opset = opts.get("opset")
         if self.opset is not None:
             number(self.name, "opset", self.opset, 1, 1000)
@@ -107,7 +109,9 @@ class EmulatedA72Target:
             progress(settings.runs, settings.runs)
         details = compare(prepared.path, io, threads)
         kernels = result.get("kernels")
-        details["kernels"] = [bounded.printable(str(k), 100) for k in kernels[:500]] if isinstance(kernels, list) else []
+        details["kernels"] = (
+            [bounded.printable(str(k), 100) for k in kernels[:500]] if isinstance(kernels, list) else []
+        )
         details["instructions"] = NO_INSTRUCTIONS
         details["timing_label"] = TIMING_LABEL
         env = {"device": "emulated-a72 (qemu-aarch64-static -cpu cortex-a72)", **_clean_env(result["env"])}
@@ -151,4 +155,3 @@ def compare(model: Path, io: Path, threads: int = 1) -> dict[str, Any]:
 
 def emulated_a72_target(options: dict[str, Any]) -> EmulatedA72Target:
     return EmulatedA72Target(options)
-

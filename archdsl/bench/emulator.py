@@ -185,7 +185,9 @@ def safe_dir(path: Path, create: bool = True) -> Path:
                 except FileExistsError:
                     pass
                 except OSError as exc:
-                    raise EmulatorError(UNSAFE_CACHE, f"cannot create {part}: {exc.strerror}", "check the path") from None
+                    raise EmulatorError(
+                        UNSAFE_CACHE, f"cannot create {part}: {exc.strerror}", "check the path"
+                    ) from None
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -237,7 +239,9 @@ def check_namespace(unshare: str = "unshare") -> None:
         try:
             proc = subprocess.run([*argv, "sh", f.name], capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise EmulatorError(MISSING_TOOL, f"cannot make a private mount namespace: {exc}", INSTALL_UNSHARE) from None
+            raise EmulatorError(
+                MISSING_TOOL, f"cannot make a private mount namespace: {exc}", INSTALL_UNSHARE
+            ) from None
     if proc.returncode != 0:
         said = (proc.stderr or proc.stdout).strip()[-300:]
         raise EmulatorError(

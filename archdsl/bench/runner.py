@@ -168,7 +168,7 @@ def measure(
     out = {"timings_s": timings, "cpu_timings_s": cpu_timings, "env": env, "threads": threads, "batch": batch}
     if save_io:
         arrays = {"in." + k: v for k, v in feeds.items()}
-        arrays.update({"out." + o.name: np.asarray(v) for o, v in zip(sess.get_outputs(), outputs)})
+        arrays.update({"out." + o.name: np.asarray(v) for o, v in zip(sess.get_outputs(), outputs)})  # noqa: B905 (the runner runs on Python 3.7+)
         with open(save_io, "wb") as f:
             np.savez(f, **arrays)
         out["save_io"] = save_io
@@ -257,7 +257,16 @@ def main(argv=None):
         _write_pgid(args.pgid_file)
     try:
         result = measure(
-            args.model, args.warmup, args.runs, args.threads, args.batch, args.seed, None, None, args.save_io, args.kernels
+            args.model,
+            args.warmup,
+            args.runs,
+            args.threads,
+            args.batch,
+            args.seed,
+            None,
+            None,
+            args.save_io,
+            args.kernels,
         )
     except RunnerError as exc:
         result = {"error": str(exc), "kind": exc.kind}

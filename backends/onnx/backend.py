@@ -267,7 +267,7 @@ def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: P
 
     from archdsl.fileio import atomic_write
 
-    from .quantize import RANDOM_WARNING, RANDOM_SAMPLES, quantize_model
+    from .quantize import RANDOM_SAMPLES, RANDOM_WARNING, quantize_model
 
     messages = []
     if not opts.calibration:
@@ -280,8 +280,10 @@ def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: P
         data, info = quantize_model(fp32, graph, opts.calibration, opts.seed)
     atomic_write(path, data)
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()) if k in ("QuantizeLinear", "DequantizeLinear"))
-    messages.append(f"onnx: int8 QDQ (per-channel weights; Conv, Gemm quantised), {len(data) / 1e6:.2f} MB, "
-                    f"calibrated on {info['source']}; {ops}")
+    messages.append(
+        f"onnx: int8 QDQ (per-channel weights; Conv, Gemm quantised), {len(data) / 1e6:.2f} MB, "
+        f"calibrated on {info['source']}; {ops}"
+    )
     return messages
 
 

@@ -94,7 +94,9 @@ class OnnxOptions(Options):
         if value in (None, "none", "fp32"):
             return None
         if value != "int8":
-            raise OptionProblem(f"onnx option quantize={value!r} is not known", "use -O quantize=int8 (or leave it out)")
+            raise OptionProblem(
+                f"onnx option quantize={value!r} is not known", "use -O quantize=int8 (or leave it out)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -128,7 +128,9 @@ def calibration_inputs(graph: Graph, folder: str | os.PathLike | None, seed: int
         return [rng.standard_normal((1, *shape)).astype(np.float32) for _ in range(RANDOM_SAMPLES)], "random"
     root = Path(folder)
     if not root.is_dir():
-        raise _error(BAD_CALIBRATION, f"calibration folder {root} does not exist or is not a folder", "--calibration DIR")
+        raise _error(
+            BAD_CALIBRATION, f"calibration folder {root} does not exist or is not a folder", "--calibration DIR"
+        )
     files = sorted(
         p for p in root.iterdir() if p.suffix.lower() in (*IMAGE_SUFFIXES, ".npy") and not p.name.startswith(".")
     )[:MAX_IMAGES]
