@@ -86,6 +86,7 @@ def agreement(y32: np.ndarray, y8: np.ndarray) -> dict:
     scale = float(np.max(np.abs(y32)))
     return {
         "top1_agreement": float(np.mean(np.argmax(y32, 1) == np.argmax(y8, 1))),
+        "fp32_distinct_top1": len(set(np.argmax(y32, 1).tolist())),
         "max_abs_diff": diff,
         "rel_max_diff": diff / scale if scale else None,
         "max_abs_fp32": scale,
@@ -112,7 +113,7 @@ def latency(sessions: dict[str, ort.InferenceSession], x: np.ndarray, rounds: in
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("specs", nargs="*", type=Path)
-    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--size", type=int, default=None, help="input height and width (default: each spec's own)")
     ap.add_argument("--images", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=10)
@@ -120,20 +121,28 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     specs = args.specs or [ROOT / "specs/attendnext.arch", *sorted((ROOT / "specs/baselines").glob("*.arch"))]
-    calib = images(args.images, args.size, seed=1000 + args.seed)
-    held_out = images(args.images, args.size, seed=2000 + args.seed)
+    import archdsl
+
     rows = []
     with tempfile.TemporaryDirectory(prefix="archdsl-int8-bench.") as tmp:
-        cdir = Path(tmp) / "calibration"
-        cdir.mkdir()
-        for i, x in enumerate(calib):
-            np.save(cdir / f"img{i:04d}.npy", x)
         for spec in specs:
+            size = args.size or archdsl.load(spec).inputs[0].type.shape[-1]
+            calib = images(args.images, size, seed=1000 + args.seed)
+            held_out = images(args.images, size, seed=2000 + args.seed)
+            cdir = Path(tmp) / f"calibration-{spec.stem}"
+            cdir.mkdir()
+            for i, x in enumerate(calib):
+                np.save(cdir / f"img{i:04d}.npy", x)
             fp32, int8 = Path(tmp) / f"{spec.stem}.fp32.onnx", Path(tmp) / f"{spec.stem}.int8.onnx"
-            compile_spec(spec, fp32, args.size, args.seed, None)
-            compile_spec(spec, int8, args.size, args.seed, cdir)
+            compile_spec(spec, fp32, size, args.seed, None)
+            compile_spec(spec, int8, size, args.seed, cdir)
             s32, s8 = session(fp32), session(int8)
-            row = {"spec": spec.stem, "fp32_mb": fp32.stat().st_size / 1e6, "int8_mb": int8.stat().st_size / 1e6}
+            row = {
+                "spec": spec.stem,
+                "input_size": size,
+                "fp32_mb": fp32.stat().st_size / 1e6,
+                "int8_mb": int8.stat().st_size / 1e6,
+            }
             row["latency"] = latency({"fp32": s32, "int8": s8}, calib[:1], args.rounds, args.runs)
             row["calibration_images"] = agreement(outputs(s32, calib), outputs(s8, calib))
             row["held_out_images"] = agreement(outputs(s32, held_out), outputs(s8, held_out))
@@ -150,7 +159,7 @@ def main(argv=None) -> int:
         "processor": platform.processor(),
         "onnxruntime": ort.__version__,
         "threads": 1,
-        "input_size": args.size,
+        "input_size": args.size or "each spec's own",
         "images": args.images,
         "rounds": args.rounds,
         "runs_per_round": args.runs,
@@ -169,24 +178,26 @@ def markdown(facts: dict, rows: list[dict]) -> str:
     lines = [
         "# int8 (QDQ, per-channel, Conv+Gemm quantised) against fp32, host onnxruntime",
         "",
-        f"onnxruntime {facts['onnxruntime']} on {facts['machine']}, 1 thread, input {facts['input_size']}², "
+        f"onnxruntime {facts['onnxruntime']} on {facts['machine']}, 1 thread, input: {facts['input_size']}, "
         f"{facts['rounds']}×{facts['runs_per_round']} interleaved runs per model; latency is the median process "
         "CPU time per inference (wall-clock median beside it). Agreement on "
         f"{facts['images']} calibration images / {facts['images']} held-out images ({facts['calibration_set']}); "
         f"weights: {facts['weights']}. `python benchmarks/int8.py` wrote this file.",
         "",
-        "| spec | fp32 MB | int8 MB | fp32 ms (CPU / wall) | int8 ms (CPU / wall) | int8 speed-up | "
-        "top-1 agreement (calib / held-out) | max abs diff (calib) | rel. max diff (calib / held-out) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| spec | input | fp32 MB | int8 MB | fp32 ms (CPU / wall) | int8 ms (CPU / wall) | int8 speed-up | "
+        "top-1 agreement (calib / held-out) | distinct fp32 top-1 | max abs diff (calib) | "
+        "rel. max diff (calib / held-out) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lat, c, h = r["latency"], r["calibration_images"], r["held_out_images"]
         speed = lat["fp32"]["cpu_ms"] / lat["int8"]["cpu_ms"]
         lines.append(
-            f"| {r['spec']} | {r['fp32_mb']:.2f} | {r['int8_mb']:.2f} | "
+            f"| {r['spec']} | {r['input_size']} | {r['fp32_mb']:.2f} | {r['int8_mb']:.2f} | "
             f"{lat['fp32']['cpu_ms']:.2f} / {lat['fp32']['wall_ms']:.2f} | "
             f"{lat['int8']['cpu_ms']:.2f} / {lat['int8']['wall_ms']:.2f} | {speed:.2f}× | "
-            f"{c['top1_agreement']:.2f} / {h['top1_agreement']:.2f} | {c['max_abs_diff']:.3g} | "
+            f"{c['top1_agreement']:.2f} / {h['top1_agreement']:.2f} | {c['fp32_distinct_top1']} | "
+            f"{c['max_abs_diff']:.3g} | "
             f"{c['rel_max_diff']:.3f} / {h['rel_max_diff']:.3f} |"
         )
     return "\n".join(lines) + "\n"

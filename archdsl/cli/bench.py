@@ -122,7 +122,9 @@ def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int
     if quantize in ("fp32", "none"):
         quantize = None
     if quantize not in (None, "int8"):
-        raise typer.BadParameter(f"unknown precision '{quantize}' (int8, or fp32)", param_hint="--quantize")
+        raise fail(
+            f"--quantize: unknown precision '{quantize[:40]}'", "--quantize int8 (or leave it out for fp32)", EXIT_USAGE
+        )
     return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed, quantize=quantize)
 
 

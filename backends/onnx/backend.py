@@ -267,8 +267,9 @@ def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: P
 
     from archdsl.fileio import atomic_write
 
-    from .quantize import RANDOM_SAMPLES, RANDOM_WARNING, quantize_model
+    from .quantize import RANDOM_SAMPLES, RANDOM_WARNING, calibration_inputs, quantize_model
 
+    calibration = calibration_inputs(graph, opts.calibration, opts.seed)  # a bad folder fails before any work
     messages = []
     if not opts.calibration:
         messages.append(RANDOM_WARNING.format(n=RANDOM_SAMPLES))
@@ -277,7 +278,7 @@ def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: P
         built = _build(graph, opts, tensors, origin)
         artefacts.write(built, fp32, False)
         del built
-        data, info = quantize_model(fp32, graph, opts.calibration, opts.seed)
+        data, info = quantize_model(fp32, graph, calibration)
     atomic_write(path, data)
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()) if k in ("QuantizeLinear", "DequantizeLinear"))
     messages.append(

@@ -106,7 +106,10 @@ class OnnxOptions(Options):
                 "onnx option calibration is for int8 models only", "add --quantize int8, or drop --calibration"
             )
         if self.quantize and self.external_data:
-            raise OptionProblem("quantize=int8 writes one .onnx file: external_data is not supported with it")
+            raise OptionProblem(
+                "quantize=int8 writes one .onnx file: external_data is not supported with it",
+                "leave -O external_data out (int8 weights are a quarter of the fp32 ones)",
+            )
         return self
 
     @model_validator(mode="after")

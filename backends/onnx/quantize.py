@@ -46,6 +46,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MAX_IMAGES = 512
 MAX_FILE_BYTES = 64 << 20
 RANDOM_SAMPLES = 16
+MAX_PIXELS = 1 << 26
+NPY_HELP = "save normalised inputs in the network's layout (channels, height, width) with numpy.save"
+QUANT_HELP = "compile without --quantize to check the fp32 model; the int8 tools are onnxruntime.quantization"
+IMAGE_HELP = "the calibration folder holds images (.png, .jpg, .jpeg, .bmp) or .npy arrays"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -89,35 +93,60 @@ def _load_image(path: Path, shape: tuple[int, int, int], mean: np.ndarray, std: 
     try:
         data = read_input(str(path), MAX_FILE_BYTES, "calibration file")
     except InputError as exc:
-        raise _error(BAD_CALIBRATION, exc.message, "the calibration folder holds images or .npy arrays") from None
+        raise _error(BAD_CALIBRATION, exc.message, IMAGE_HELP) from None
     import io
 
     if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise _error(BAD_CALIBRATION, f"{path}: not a .npy array ({exc})") from None
-        if arr.shape != (c, h, w) or not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr).all():
-            raise _error(
-                BAD_CALIBRATION,
-                f"{path}: a .npy calibration array must hold {c}x{h}x{w} finite numbers, not {arr.shape} {arr.dtype}",
-                "save normalised inputs in the network's layout (channels, height, width)",
-            )
-        return arr.astype(np.float32)
+        return _load_npy(path, data, shape)
     try:
         from PIL import Image
     except ImportError:
         raise _error(QUANTIZE_FAILED, "reading calibration images needs Pillow", "pip install pillow") from None
+    if c not in (1, 3):
+        raise _error(BAD_CALIBRATION, f"{path}: the net takes {c} input channels; images give 1 or 3", NPY_HELP)
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > MAX_PIXELS:  # before decoding anything: a tiny file can claim 10^10 pixels
+                raise _error(
+                    BAD_CALIBRATION,
+                    f"{path}: {im.size[0]}x{im.size[1]} pixels is more than a calibration image needs "
+                    f"(at most {MAX_PIXELS:,})",
+                    "resize the images (the spec's input size is enough)",
+                )
             im = im.convert("RGB" if c == 3 else "L").resize((w, h), Image.BILINEAR)
             arr = np.asarray(im, np.float32) / 255.0
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise _error(BAD_CALIBRATION, f"{path}: not an image Pillow can read ({exc})") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _error(BAD_CALIBRATION, f"{path}: not an image Pillow can read ({exc})", IMAGE_HELP) from None
     arr = arr.reshape(h, w, -1).transpose(2, 0, 1)
-    if arr.shape[0] != c:
-        raise _error(BAD_CALIBRATION, f"{path}: the net takes {c} input channels; images give 1 or 3")
     return (arr - mean) / std
+
+
+def _load_npy(path: Path, data: bytes, shape: tuple[int, int, int]) -> np.ndarray:
+    """A ``C×H×W`` numeric array from ``.npy`` bytes; the header is checked before any data is read."""
+    import io
+
+    from numpy.lib import format as npformat
+
+    buf = io.BytesIO(data)
+    try:
+        version = npformat.read_magic(buf)
+        header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+        got, _fortran, dtype = header(buf, max_header_size=10000)
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise _error(BAD_CALIBRATION, f"{path}: not a .npy array ({exc})", NPY_HELP) from None
+    if tuple(got) != tuple(shape) or dtype.hasobject or dtype.kind not in "fiu":
+        raise _error(
+            BAD_CALIBRATION,
+            f"{path}: a .npy calibration array must hold {'x'.join(map(str, shape))} numbers, not {got} {dtype}",
+            NPY_HELP,
+        )
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise _error(BAD_CALIBRATION, f"{path}: not a .npy array ({exc})", NPY_HELP) from None
+    if not np.isfinite(arr).all():
+        raise _error(BAD_CALIBRATION, f"{path}: the array holds NaN or infinity, not finite numbers", NPY_HELP)
+    return arr.astype(np.float32)
 
 
 def calibration_inputs(graph: Graph, folder: str | os.PathLike | None, seed: int = 0) -> tuple[list[np.ndarray], str]:
@@ -160,8 +189,11 @@ class _Reader:
         return next(self._it, None)
 
 
-def quantize_model(fp32: Path, graph: Graph, folder: str | None, seed: int = 0) -> tuple[bytes, dict[str, Any]]:
-    """The QDQ int8 model of the fp32 file ``fp32`` (serialised, deterministic) and facts about it."""
+def quantize_model(fp32: Path, graph: Graph, calibration: tuple[list[np.ndarray], str]) -> tuple[bytes, dict[str, Any]]:
+    """The QDQ int8 model of the fp32 file ``fp32`` (serialised, deterministic) and facts about it.
+
+    ``calibration``: what :func:`calibration_inputs` returned (read first, so that a bad folder fails fast).
+    """
     try:
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     except ImportError:
@@ -170,7 +202,7 @@ def quantize_model(fp32: Path, graph: Graph, folder: str | None, seed: int = 0) 
         ) from None
     import onnx
 
-    batches, source = calibration_inputs(graph, folder, seed)
+    batches, source = calibration
     import logging
 
     root_logger = logging.getLogger()
@@ -192,7 +224,7 @@ def quantize_model(fp32: Path, graph: Graph, folder: str | None, seed: int = 0) 
                 extra_options={"CalibTensorRangeSymmetric": False, "WeightSymmetric": True},
             )
         except Exception as exc:  # onnxruntime raises many types
-            raise _error(QUANTIZE_FAILED, f"onnxruntime could not quantise {graph.name}: {exc}") from None
+            raise _error(QUANTIZE_FAILED, f"onnxruntime could not quantise {graph.name}: {exc}", QUANT_HELP) from None
         finally:
             root_logger.setLevel(level)
         model = onnx.load(str(out))
