@@ -66,11 +66,19 @@ def test_int8_model_is_qdq_per_channel_and_keeps_the_chosen_ops_in_float(tmp_pat
             if len(scale.dims) == 1 and scale.dims[0] > 1:
                 per_channel = True
     assert per_channel
-    assert weight_users <= {"Conv", "Gemm"}  # only convolutions and linear layers get int8 weights
-    # the DC-AC attention's softmax and matmuls stay float: nothing quantises their outputs
+    assert weight_users <= {"Conv", "Gemm", "MatMul"}  # only convolutions and linear layers get int8 weights
+    # the DC-AC attention's softmax and its activation x activation matmuls stay float
+    producers = {o: n for n in model.graph.node for o in n.output}
     for n in model.graph.node:
-        if n.op_type in ("Softmax", "MatMul"):
+        if n.op_type == "Softmax":
             assert all(c.op_type != "QuantizeLinear" for c in consumers.get(n.output[0], []))
+        if n.op_type == "MatMul" and not any(
+            producers.get(i) is not None
+            and producers[i].op_type == "DequantizeLinear"
+            and producers[i].input[0] in inits
+            for i in n.input
+        ):
+            assert all(producers[i].op_type != "DequantizeLinear" for i in n.input if i in producers), n.name
     assert "Softmax" in ops
     props = {p.key: p.value for p in model.metadata_props}
     assert props["archdsl.quantize"].startswith("int8 QDQ per-channel")

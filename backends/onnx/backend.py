@@ -282,7 +282,7 @@ def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: P
     atomic_write(path, data)
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()) if k in ("QuantizeLinear", "DequantizeLinear"))
     messages.append(
-        f"onnx: int8 QDQ (per-channel weights; Conv, Gemm quantised), {len(data) / 1e6:.2f} MB, "
+        f"onnx: int8 QDQ (per-channel weights; Conv, Gemm, weight MatMul quantised), {len(data) / 1e6:.2f} MB, "
         f"calibrated on {info['source']}; {ops}"
     )
     return messages

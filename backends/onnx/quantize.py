@@ -8,12 +8,13 @@ as QLinearConv, another runtime reads the same scales):
 - weights int8 per output channel (``per_channel=True``), symmetric; activations int8
   (``QInt8``, symmetric ranges around zero are not forced), MinMax calibration;
 - **what is quantised** (:data:`QUANTIZED_OPS`): convolutions (``Conv``) and linear layers
-  (``Gemm``), where nearly all MACs are and where int8 kernels gain. Kept in float on purpose:
-  ``Softmax`` (the ChannelSoftmax of the DC-AC attention and MobileViT's attention: an exp over a
-  wide logit range), ``MatMul`` (the attention's activation × activation products, whose both
-  operands are dynamic: the DC-AC and MobileViT attention paths), and the element-wise ops
-  (HardSigmoid · x, Add, Mul, Resize ...), which gain nothing from int8 on a CPU and would only
-  add quantisation error;
+  (``Gemm``, and ``MatMul`` with a weight operand: the token linears of MobileViT), where nearly
+  all MACs are and where int8 kernels gain. Kept in float on purpose: ``Softmax`` (the
+  ChannelSoftmax of the DC-AC attention and MobileViT's attention: an exp over a wide logit
+  range), the attention's activation × activation ``MatMul`` products (both operands dynamic:
+  scores and context; :func:`float_matmuls` names them in ``nodes_to_exclude``), and the
+  element-wise ops (HardSigmoid · x, Add, Mul, Resize ...), which gain nothing from int8 on a
+  CPU and would only add quantisation error;
 - calibration: the images of ``--calibration DIR`` (``-O calibration=DIR``: ``.png``/``.jpg``/
   ``.jpeg``/``.bmp`` files read with Pillow and resized to the spec's input size, or ``.npy``
   arrays already in the network's input layout ``C×H×W``), normalised with the spec's
@@ -40,8 +41,9 @@ from archdsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from archdsl.fileio import InputError, note_input, read_input
 from archdsl.ir import Graph
 
-QUANTIZED_OPS: tuple[str, ...] = ("Conv", "Gemm")
-"""ONNX op types quantised to int8; every other op (Softmax, MatMul, element-wise) stays float."""
+QUANTIZED_OPS: tuple[str, ...] = ("Conv", "Gemm", "MatMul")
+"""ONNX op types quantised to int8 (a MatMul only with a weight operand: :func:`float_matmuls`); every
+other op (Softmax, element-wise) stays float."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MAX_IMAGES = 512
 MAX_FILE_BYTES = 64 << 20
@@ -189,6 +191,12 @@ class _Reader:
         return next(self._it, None)
 
 
+def float_matmuls(model) -> list[str]:
+    """Names of the MatMul nodes without a weight (initializer) operand: attention products, kept float."""
+    weights = {t.name for t in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and not any(i in weights for i in n.input)]
+
+
 def quantize_model(fp32: Path, graph: Graph, calibration: tuple[list[np.ndarray], str]) -> tuple[bytes, dict[str, Any]]:
     """The QDQ int8 model of the fp32 file ``fp32`` (serialised, deterministic) and facts about it.
 
@@ -203,6 +211,7 @@ def quantize_model(fp32: Path, graph: Graph, calibration: tuple[list[np.ndarray]
     import onnx
 
     batches, source = calibration
+    excluded = float_matmuls(onnx.load(str(fp32), load_external_data=False))
     import logging
 
     root_logger = logging.getLogger()
@@ -217,6 +226,7 @@ def quantize_model(fp32: Path, graph: Graph, calibration: tuple[list[np.ndarray]
                 _Reader(graph.inputs[0].name, batches),
                 quant_format=QuantFormat.QDQ,
                 op_types_to_quantize=list(QUANTIZED_OPS),
+                nodes_to_exclude=excluded,
                 per_channel=True,
                 activation_type=QuantType.QInt8,
                 weight_type=QuantType.QInt8,
@@ -229,7 +239,13 @@ def quantize_model(fp32: Path, graph: Graph, calibration: tuple[list[np.ndarray]
             root_logger.setLevel(level)
         model = onnx.load(str(out))
     prop = model.metadata_props.add()
-    prop.key, prop.value = "archdsl.quantize", f"int8 QDQ per-channel; ops {','.join(QUANTIZED_OPS)}; calib {source}"
+    prop.key, prop.value = (
+        "archdsl.quantize",
+        (
+            f"int8 QDQ per-channel; ops {','.join(QUANTIZED_OPS)} ({len(excluded)} attention MatMuls float); "
+            f"calib {source}"
+        ),
+    )
     counts: dict[str, int] = {}
     for n in model.graph.node:
         counts[n.op_type] = counts.get(n.op_type, 0) + 1
