@@ -215,3 +215,20 @@ def test_table_labels_emulation_time_never_a_latency():
     assert "median emul. ms" in text and "median ms" not in text and "emul. img/s" in text
     assert "EMULATION TIME" in text and "not a latency" in text and "3.00e-09" in text
     assert "emulated on" in text and "measured on" not in text
+
+
+def test_report_titles_say_emulation_time(tmp_path):
+    pytest.importorskip("matplotlib")
+    from archdsl.bench.report import ReportData, draw
+
+    row = {
+        "net": "n", "row_id": 1, "spec_hash": "h", "spec": "n.arch", "estimate": False, "median_ms": 1500.0,
+        "throughput": 0.67, "relative_throughput": None, "params": 1000, "macs": 10**6, "imagenet_top1": 70.0,
+        "created_at": "now",
+    }  # fmt: skip
+    data = ReportData("s", "emulated-a72", False, 1, None, [row], emulation=True)
+    draw(data, tmp_path, ("svg",))
+    text = (tmp_path / "accuracy_latency.svg").read_text()
+    assert "emulation time" in text and "not a latency" in text and "median latency" not in text
+    assert "EMULATION TIME" in (tmp_path / "fig3a_throughput.svg").read_text()
+    assert data.as_dict()["timing"] == "emulation"
