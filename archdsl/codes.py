@@ -95,7 +95,8 @@ RANGES: tuple[Range, ...] = (
     Range("B100", "B199", "torch", "backends/torch", "the PyTorch backend"),
     Range("B200", "B299", "onnx", "backends/onnx", "the ONNX backend"),
     Range("B300", "B399", "graphviz", "backends/graphviz", "the Graphviz renderer"),
-    Range("B400", "B499", "bench", "archdsl/bench", "benchmark targets and the emulated Cortex-A72 (B41x)"),
+    Range("B400", "B499", "bench", "archdsl/bench, archdsl/analysis", "benchmark targets and the latency model"),
+    Range("B500", "B599", "evaluators", "archdsl/evaluators", "accuracy evaluators: zero-cost proxies, short training"),
     Range("B900", "B999", "third-party", "a third-party package", "third-party backends; archdsl never uses these"),
 )
 
@@ -158,6 +159,27 @@ _TABLE: tuple[Code, ...] = (
     Code(
         "E330", "columns-mismatch", S, "arguments", "a columns count that does not match its body, or all columns off"
     ),
+    # search spaces (archdsl/space/, docs/language.md "Search spaces")
+    Code("E340", "duplicate-space-entry", S, "arguments", "a parameter given twice in a space"),
+    Code("E341", "empty-domain", S, "arguments", "an empty choice, a value listed twice, a range with lo > hi"),
+    Code("E342", "bad-domain-step", S, "arguments", "a domain step of 0 or less, or one that does not divide hi - lo"),
+    Code("E343", "bad-log-domain", S, "arguments", "a log-scale range with lo of 0 or less, or with a step"),
+    Code(
+        "E344",
+        "domain-type-mismatch",
+        S,
+        "arguments",
+        "int() bounds that are not integers, or a domain value whose type does not fit the parameter's default",
+    ),
+    Code(
+        "E345",
+        "bad-space-meta",
+        S,
+        "arguments",
+        "a space meta value of the wrong type, an unknown lint rule in constraint, min above max",
+    ),
+    Code("E346", "unknown-space", S, "arguments", "no space, or no space of the asked name, in the file"),
+    Code("E347", "space-point-fails", S, "arguments", "a point of a space (sampled by check) that does not resolve"),
     # ---- E4xx: shapes ------------------------------------------------------------------------------
     Code("E401", "bad-input-shape", S, "shapes", "an input of the wrong shape (a net input, or an op's)"),
     Code("E402", "wrong-layout", S, "shapes", "a tensor of the wrong layout for an op (image, tokens, vector)"),
@@ -220,14 +242,40 @@ _TABLE: tuple[Code, ...] = (
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"
     ),
     Code("B302", "dot-failed", T, "graphviz", "the Graphviz 'dot' program failed"),
-    # ---- B4xx: bench --------------------------------------------------------------------------------
-    Code("B401", "op-without-cost", S, "bench", "the a72/model latency model cannot cost an op: it declares no cost"),
-    Code("B402", "kind-without-constants", S, "bench", "the latency model's machine has no constants for an op's kind"),
+    Code("B401", "no-cost", S, "bench", "an op that declares no cost: the latency model cannot predict the spec"),
+    Code("B402", "no-machine-constants", S, "bench", "an op's cost kind has no efficiency constants on the machine"),
+    # the emulated Cortex-A72 (archdsl bench setup-emulator, --target emulated-a72)
     Code("B410", "emulator-tool-missing", T, "bench", "qemu-user-static, apt/dpkg or a mount namespace is unavailable"),
     Code("B411", "unsafe-emulator-cache", T, "bench", "an emulator folder that is not yours alone (owner, mode, link)"),
     Code("B412", "emulator-download-failed", T, "bench", "setup-emulator could not download the pinned packages"),
     Code("B413", "checksum-mismatch", T, "bench", "a downloaded file whose SHA-256 is not the pinned one"),
     Code("B414", "emulator-not-set-up", T, "bench", "the emulator folder is absent, incomplete or for other pins"),
+    # ---- B5xx: accuracy evaluators -----------------------------------------------------------------
+    Code("B501", "unknown-evaluator", U, "evaluators", "no installed evaluator has this name"),
+    Code("B502", "evaluator-missing-dependency", T, "evaluators", "a package an evaluator needs is not installed"),
+    Code("B503", "unknown-evaluator-option", U, "evaluators", "an option the evaluator does not have"),
+    Code("B504", "invalid-evaluator-option", U, "evaluators", "an evaluator option of the wrong type or out of range"),
+    Code(
+        "B505",
+        "over-evaluator-budget",
+        T,
+        "evaluators",
+        "a net too big for the evaluator's memory budget (refused before anything is allocated)",
+    ),
+    Code(
+        "B506",
+        "unreadable-dataset",
+        S,
+        "evaluators",
+        "a dataset folder that is missing, malformed, too large, or holds a file that is not an image",
+    ),
+    Code(
+        "B507",
+        "evaluation-failed",
+        T,
+        "evaluators",
+        "the evaluator cannot score this net (no suitable layers, a smaller input it does not fit, NaN)",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -10,7 +10,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,bench,test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,bench,eval,explore,test]'
 if [ "${ARCHDSL_SETUP_EMULATOR:-0}" = "1" ]; then
     # the pinned aarch64 sysroot of tests/test_emulated_a72.py (downloads once, then cached per user)
     .venv/bin/archdsl bench setup-emulator -q
@@ -28,7 +28,14 @@ run_pytest() {
     return "$rc"
 }
 
-run_pytest .venv/bin/python -m pytest "$@"
+# Two processes (pytest-xdist), each test file on one of them (module fixtures such as a server
+# start once); ARCHDSL_TEST_WORKERS=0 runs everything in this process.
+WORKERS=${ARCHDSL_TEST_WORKERS:-auto}
+if [ "$WORKERS" = "0" ]; then
+    run_pytest .venv/bin/python -m pytest "$@"
+else
+    run_pytest .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
+fi
 
 if [ "${ARCHDSL_TIMM:-0}" = "1" ]; then
     # timm needs torchvision, which works here only with torch 2.14.1: a separate environment

@@ -45,3 +45,23 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a throw-away PostgreSQL server on loopback (tests/postgres.py), for the session.
+
+    Skips when the server binaries are not installed, unless CI is set: then it fails (CI installs
+    the postgresql package, .ci/run)."""
+    from tests.postgres import find_bindir, start_cluster
+
+    if find_bindir() is None:
+        reason = "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin; apt-get install postgresql)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(reason + " — CI must install them")
+        pytest.skip(reason)
+    cluster = start_cluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()

@@ -32,6 +32,7 @@ PINNED_MS = {
     "baselines/mobilevit_xs.arch": (243.3265, 714.5932),
     "baselines/ofa_62.arch": (59.7907, 174.1697),
     "baselines/resnet18.arch": (176.5674, 543.8357),
+    "spaces/attendnext_widths.arch": (118.2779, 341.1267),  # the default point: attendnext itself
     "variants/attendnext_shallow.arch": (74.2114, 206.9905),
     "variants/attendnext_w075.arch": (78.2261, 216.8556),
     "variants/attendnext_w125.arch": (169.754, 500.7693),

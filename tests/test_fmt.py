@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from lark import Lark, Token
 
+import archdsl
 from archdsl.diagnostics import DiagnosticError, Span
 from archdsl.fmt import LINE_WIDTH, format_text
 from archdsl.syntax import parse_text
@@ -27,7 +28,7 @@ from archdsl.syntax.concrete import parse_concrete
 ROOT = Path(__file__).resolve().parent.parent
 STD = ROOT / "archdsl" / "stdlib" / "std.arch"
 SPECS = sorted((ROOT / "specs").rglob("*.arch"))
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "valid").rglob("*.arch"))
+FIXTURES = sorted(p for sub in ("valid", "spaces") for p in (ROOT / "tests" / "fixtures" / sub).rglob("*.arch"))
 ALL = [*SPECS, STD, *FIXTURES]
 
 
@@ -263,6 +264,13 @@ CASES = {
         "block b { conv(3) -> ( se( 0.25 ) if r>0 ) -> ( act if pw ) }",
         "block b {\n    conv(3) -> (se(0.25) if r > 0) -> (act if pw)\n}\n",
     ),
+    "a space: entries one a line, domains spaced like calls, never on one line": (
+        "space s extends n(classes=10){width=choice( 0.75,1.0 )\n  depth=int(2,8,step=2)\n"
+        'lr=float(1e-4,1e-1,log=true)\n meta{max_params=4000000 constraint="AD101"}}\nspace t extends n {}\n',
+        "space s extends n(classes = 10) {\n    width = choice(0.75, 1.0)\n    depth = int(2, 8, step = 2)\n"
+        "    lr = float(1e-4, 1e-1, log = true)\n"
+        '    meta {\n        max_params = 4000000\n        constraint = "AD101"\n    }\n}\n\nspace t extends n {}\n',
+    ),
     "input shapes": ("net x { input image [ 3,224 , 224 ] }", "net x {\n    input image [3, 224, 224]\n}\n"),
     "a keyword the lexer split off a name gets its space": ("importd\nnetx{}", "import d\n\nnet x {}\n"),
     "empty": ("", ""),
@@ -323,6 +331,12 @@ COMMENT_CASES = {
     "comment text is kept as written, trailing spaces aside": (
         "#!tight\n#   indented   \nnet x {}  #\n",
         "#!tight\n#   indented\nnet x {}  #\n",
+    ),
+    "comments in a space line up like a net's": (
+        "# the doc\nspace s extends n {  # why\n    width = choice(0.5, 1.0) # a\n    k = choice(3, 5, 7)   # b\n"
+        "    # before meta\n    meta { max_params = 10 }\n}\n",
+        "# the doc\nspace s extends n {  # why\n    width = choice(0.5, 1.0)  # a\n    k = choice(3, 5, 7)       # b\n"
+        "    # before meta\n    meta { max_params = 10 }\n}\n",
     ),
     "a file of comments": ("\n\n# one\n\n\n# two\n\n", "# one\n\n# two\n"),
 }
@@ -390,7 +404,7 @@ def test_the_formatted_std_library_builds_the_same_ir_for_every_spec(monkeypatch
         where = _positions(text)
         outs = {}
         for path in SPECS:
-            graph = json.loads(__import__("archdsl.resolve", fromlist=["load_graph"]).load_graph(path).to_json())
+            graph = json.loads(archdsl.load(path).to_json())  # a space: its default point
             outs[_id(path)] = _canonical(graph, label, where)
         results.append(outs)
     assert results[0] == results[1]

@@ -29,6 +29,10 @@ def test_example_resolves(text, tmp_path):
     for name in resolver.net_names():
         g = resolver.resolve(name)
         assert g.nodes
+    for sdef in prog.root.spaces:  # a search space: its definition and the points check resolves
+        from archdsl.space import check_space, load_space
+
+        assert check_space(load_space(path, name=sdef.name))[1] == []
 
 
 def test_every_standard_block_is_listed_and_documented():

@@ -71,6 +71,21 @@ async def test_document_symbols_are_the_net_and_its_stages(client):
     doc.close()
 
 
+async def test_document_symbols_list_a_space_and_its_entries(client):
+    doc = Doc(client, ROOT / "specs" / "spaces" / "attendnext_widths.arch")
+    await doc.diagnostics()
+    syms = await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=doc.ident()))
+    assert [(s.name, s.kind) for s in syms] == [
+        ("../attendnext.arch", types.SymbolKind.Module),
+        ("attendnext_widths", types.SymbolKind.Struct),
+    ]
+    space = syms[1]
+    assert space.detail == "space over attendnext"
+    assert [c.name for c in space.children] == ["width", "depth", "classes"]
+    assert space.selection_range.start == doc.position("attendnext_widths extends", offset=0)
+    doc.close()
+
+
 async def test_noqa_quick_fix_suppresses_the_finding(client):
     doc = Doc(client, ATTENDNEXT)
     diags = await doc.diagnostics()

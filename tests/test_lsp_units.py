@@ -415,3 +415,13 @@ def test_diagnostics_are_those_of_check_and_lint(case, tmp_path):
         assert lint  # attendnext has AR203 infos
     else:
         assert analysis.findings == []  # a spec that does not compile is not linted (lint's exit 4)
+
+
+def test_analysis_reports_the_errors_of_a_space_definition(tmp_path):
+    text = (
+        "import std\nnet n(width = 1.0) {\n    input image [3, 8, 8]\n    y = conv(make_divisible(8 * width, 8))\n}\n"
+        "space s extends n {\n    width = choice()\n    widht = 1.0\n}\n"
+    )
+    path = tmp_path / "s.arch"
+    analysis = analyze(text, path, IncrementalParser(), 1, lint=False)
+    assert [(d.code, d.span.line) for d in analysis.errors] == [("E341", 7), ("E302", 8)]

@@ -179,6 +179,8 @@ def test_a_fresh_resolver_has_a_fresh_budget(tmp_path):
 def test_real_specs_use_a_small_part_of_the_budget():
     for path in SPECS:
         r = Resolver(load_program(path))
+        if not r.net_names():
+            continue  # a file of search spaces only (specs/spaces/): nothing of its own to resolve
         for name in r.net_names():
             r.resolve(name)
         used = r.budget.limit - r.budget.left

@@ -44,9 +44,9 @@ def _root(
     forget_inputs()  # each command is a run of its own (tests invoke many in one process)
 
 
-from archdsl.cli import bench, check, compile, fmt, lint, lsp, render, report, show  # noqa: E402  (commands register themselves on `app`)
+from archdsl.cli import bench, check, compile, explore, fmt, lint, lsp, render, report, show  # noqa: E402  (commands register themselves on `app`)
 
-__all__ = ["app", "bench", "check", "compile", "fmt", "lint", "lsp", "main", "render", "report", "show"]
+__all__ = ["app", "bench", "check", "compile", "explore", "fmt", "lint", "lsp", "main", "render", "report", "show"]
 
 
 _INPUT_HELP = {

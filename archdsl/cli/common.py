@@ -99,8 +99,12 @@ def load_or_exit(
     fmt: str = "text",
     max_elements: int | None = None,
 ) -> Loaded:
-    """Resolve one spec; on errors print the diagnostics and exit 1 (never a traceback)."""
-    from archdsl.resolve import load_graph
+    """Resolve one spec; on errors print the diagnostics and exit 1 (never a traceback).
+
+    ``net`` names a net or a search space; a space resolves at its default point, and a note on
+    stderr says which (:mod:`archdsl.space.select`).
+    """
+    from archdsl.space.select import resolve_selected
 
     sources = SourceMap()
     overrides = parse_overrides(params)
@@ -109,11 +113,13 @@ def load_or_exit(
         shape = None
         if input_size is not None:
             shape = _input_shape_for(spec, net, overrides, input_size, sources)
-        graph = load_graph(spec, net=net, overrides=overrides, input_shape=shape, sources=sources, limits=limits)
+        sel = resolve_selected(spec, net, overrides, shape, limits=limits, sources=sources)
     except DiagnosticError as exc:
         print_diagnostics(_with_file(exc.diagnostics, spec), sources, fmt)
         raise exit_for(exc.diagnostics) from None
-    return Loaded(graph, sources)
+    if sel.note is not None:
+        sys.stderr.write(f"note: {sel.note}\n")
+    return Loaded(sel.graph, sources)
 
 
 def make_limits(max_elements: int | None):
@@ -129,9 +135,9 @@ MAX_ELEMENTS_HELP = "Refuse tensors larger than this many elements per sample (d
 
 
 def _input_shape_for(spec: Path, net, overrides, size: int, sources) -> tuple[int, ...]:
-    from archdsl.resolve import load_graph
+    from archdsl.space.select import resolve_selected
 
-    g = load_graph(spec, net=net, overrides=overrides, sources=sources)
+    g = resolve_selected(spec, net, overrides, sources=sources).graph
     shape = g.inputs[0].type.shape
     if len(shape) != 3:
         return shape

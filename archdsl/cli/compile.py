@@ -102,7 +102,11 @@ def compile(
     backend: str = typer.Option("torch", "--backend", "-b", help="Backend to compile with (see `archdsl backends`)."),
     output: Path = typer.Option(None, "--output", "-o", help="Output file or directory (default: build/<net>/)."),
     emit: list[str] = typer.Option(None, "--emit", "-e", help="Artefacts to write (backend-specific, repeatable)."),
-    net: str = typer.Option(None, "--net", help="Which net of the file (default: the only one, or the file's name)."),
+    net: str = typer.Option(
+        None,
+        "--net",
+        help="Which net or space (at its default point) of the file (default: the only one, or the file's name).",
+    ),
     param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     seed: int = typer.Option(0, "--seed", help="Seed for weight initialisation."),

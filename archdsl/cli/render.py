@@ -78,7 +78,11 @@ def render(
     shapes: bool = typer.Option(False, "--shapes/--no-shapes", help="Label the edges with tensor shapes."),
     theme: str = typer.Option("paper", "--theme", "-t", help="Colours: paper, dark or mono."),
     rankdir: str = typer.Option("LR", "--rankdir", help="LR: stages left to right; TB: top to bottom."),
-    net: str = typer.Option(None, "--net", help="Which net of the file (default: the only one, or the file's name)."),
+    net: str = typer.Option(
+        None,
+        "--net",
+        help="Which net or space (at its default point) of the file (default: the only one, or the file's name).",
+    ),
     param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the 'wrote ...' line."),

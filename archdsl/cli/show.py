@@ -60,7 +60,11 @@ def format_table(graph, depth: int = 1) -> str:
 def show(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
     depth: int = typer.Option(1, "--depth", "-d", min=1, help="Path depth to expand (1 = stages)."),
-    net: str = typer.Option(None, "--net", help="Which net of the file (default: the only one, or the file's name)."),
+    net: str = typer.Option(
+        None,
+        "--net",
+        help="Which net or space (at its default point) of the file (default: the only one, or the file's name).",
+    ),
     param: list[str] = typer.Option(None, "--param", "-p", help="Override a net parameter: NAME=VALUE (repeatable)."),
     input_size: int = typer.Option(None, "--input-size", min=1, help="Override the input height and width."),
     as_json: bool = typer.Option(False, "--json", help="Print the IR as JSON instead of the table."),

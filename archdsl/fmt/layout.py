@@ -44,7 +44,7 @@ from archdsl.fmt.doc import (
     Text,
 )
 
-ALWAYS_BLOCK = {"block_def", "net_body"}  # the bodies of definitions: never on one line
+ALWAYS_BLOCK = {"block_def", "net_body", "space_def"}  # the bodies of definitions: never on one line
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
 OPERATOR_WORDS = {"if", "else", "and", "or", "not"}  # keywords that take a space before '('
 NO_SPACE_BEFORE = {")", "]", ",", ":", "."}

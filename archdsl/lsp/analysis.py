@@ -87,6 +87,14 @@ def analyze(
             out.graphs[name] = resolver.resolve(name)
         except DiagnosticError as exc:
             out.errors.extend(_with_file(exc.diagnostics, label))
+    if prog.root.spaces:  # search spaces: their definitions (check also resolves sample points)
+        from archdsl.space import build_space
+
+        for sdef in prog.root.spaces:
+            try:
+                build_space(prog, sdef)
+            except DiagnosticError as exc:
+                out.errors.extend(_with_file(exc.diagnostics, label))
     t2 = time.perf_counter()
     out.timings["resolve"] = t2 - t1
     if lint and not out.errors:

@@ -3,7 +3,7 @@
 Parsing costs about 40 µs a token (Lark's LALR parser and the AST transformer), so a 5,000-line
 spec takes a second to parse, on every keystroke. Most keystrokes change one definition. The text
 is cut into *chunks* at the top-level boundaries between definitions (a line that starts with
-``import``, ``block`` or ``net`` outside any bracket, moved up over the comment lines directly
+``import``, ``block``, ``net`` or ``space`` outside any bracket, moved up over the comment lines directly
 above it, which are the definition's documentation), and each chunk is parsed on its own, padded
 with newlines so that its lines and columns are those of the whole text. A chunk whose text was
 parsed before is taken from the cache; one that only moved (lines were added above it) gets the
@@ -12,8 +12,8 @@ cached AST with its spans shifted, which is cheaper than parsing.
 The result is the very module :func:`archdsl.syntax.parse_text` returns for the whole text, and a
 syntax error is the very diagnostic it raises: the grammar's top level is ``_item*``, so the parser
 is in the same state at the start of every chunk whether it parses the chunk alone or after the
-chunks before it, and the follow set of an item is the same (``import``, ``block``, ``net`` or the
-end). The one difference is at a chunk's end: a definition cut short there (E102, unexpected end of
+chunks before it, and the follow set of an item is the same (``import``, ``block``, ``net``, ``space``
+or the end). The one difference is at a chunk's end: a definition cut short there (E102, unexpected end of
 file) would have met the next chunk's first token instead; the whole text is then parsed at once.
 So is text with a NUL character (``parse_text`` reports the first one before any syntax error).
 ``tests/test_lsp_incremental.py`` compares the two on every spec and on random edits.
@@ -42,7 +42,7 @@ from archdsl.diagnostics import DiagnosticError, Span, normalize_source
 from archdsl.syntax import ast, parse_text
 from archdsl.syntax.parser import MAX_TOKENS, count_tokens, too_many_tokens
 
-_ITEM_START = re.compile(r"[ \t\f]*(import|block|net)(?![A-Za-z0-9_])")
+_ITEM_START = re.compile(r"[ \t\f]*(import|block|net|space)(?![A-Za-z0-9_])")
 _STMT_START = re.compile(r"[ \t\f]*[A-Za-z_][A-Za-z0-9_]*[ \t\f]*=(?!=)")
 BIG_DEF_LINES = 120  # a chunk this long is parsed in pieces of statements
 PIECE_LINES = 40  # at least this many lines to a piece
@@ -133,6 +133,7 @@ def _merge(label: str, parts: list[ast.Module]) -> ast.Module:
         mod.imports.extend(p.imports)
         mod.blocks.extend(p.blocks)
         mod.nets.extend(p.nets)
+        mod.spaces.extend(p.spaces)
     return mod
 
 

@@ -49,6 +49,7 @@ class Program:
     sources: SourceMap
     blocks: dict[str, ast.BlockDef] = field(default_factory=dict)
     nets: dict[str, ast.NetDef] = field(default_factory=dict)
+    spaces: dict[str, ast.SpaceDef] = field(default_factory=dict)  # search spaces (archdsl/space/)
     libraries: set[str] = field(default_factory=set)
     texts: dict[str, str] = field(default_factory=dict)
     # the texts of the files in a canonical order (the root, then each imported file where it is
@@ -211,6 +212,9 @@ def _add_defs(prog: Program, mod: ast.Module, origin: dict[str, Span], diags: li
     for n in mod.nets:
         if _first_definition(n.name, n.name_span, origin, diags):
             prog.nets[n.name] = n
+    for sp in mod.spaces:
+        if _first_definition(sp.name, sp.name_span, origin, diags):
+            prog.spaces[sp.name] = sp
 
 
 def _first_definition(name: str, span: Span, origin: dict[str, Span], diags: list[Diagnostic]) -> bool:

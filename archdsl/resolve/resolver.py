@@ -38,6 +38,14 @@ class Resolver:
     def net_names(self) -> list[str]:
         return [n.name for n in self.prog.root.nets]
 
+    def net_params(self, net: str) -> list[ast.Param]:
+        """The parameters of net ``net`` with everything it extends folded in (defaults as written;
+        ``extends`` arguments are the new defaults), in order. For search spaces (archdsl/space/)."""
+        ndef = self.prog.nets.get(net)
+        if ndef is None:
+            raise self._unknown_net(net, None, listing=True)
+        return list(self._flatten(ndef, ())[0])
+
     def _unknown_net(self, name: str, span: Span | None, listing: bool) -> DiagnosticError:
         help = suggest(name, self._nets)
         if listing:

@@ -214,6 +214,31 @@ class NetDef:
 
 
 @dataclass(frozen=True)
+class SpaceEntry:
+    """``PARAM = DOMAIN`` in a space: ``value`` is the expression as written; a top-level call of
+    ``choice``, ``int`` or ``float`` is a domain (``archdsl/space/build.py`` reads it), anything
+    else a fixed value."""
+
+    name: str
+    value: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class SpaceDef:
+    """``space NAME extends NET(args?) { entries  meta { ... } }``: a search space over NET's parameters."""
+
+    name: str
+    extends: Extends
+    entries: tuple[SpaceEntry, ...]
+    meta: tuple[MetaStmt, ...]
+    span: Span
+    name_span: Span
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
 class Import:
     target: str
     is_path: bool
@@ -226,3 +251,4 @@ class Module:
     imports: list[Import] = field(default_factory=list)
     blocks: list[BlockDef] = field(default_factory=list)
     nets: list[NetDef] = field(default_factory=list)
+    spaces: list[SpaceDef] = field(default_factory=list)

@@ -128,6 +128,8 @@ class _ToAst(Transformer):
                 mod.blocks.append(it)
             elif isinstance(it, ast.NetDef):
                 mod.nets.append(it)
+            elif isinstance(it, ast.SpaceDef):
+                mod.spaces.append(it)
         return mod
 
     def import_stmt(self, meta, ch):
@@ -168,6 +170,16 @@ class _ToAst(Transformer):
             elif isinstance(c, tuple):
                 body = c
         return ast.NetDef(str(name), params, ext, body, self.sp(meta), self.tsp(name), self._doc(meta.line))
+
+    def space_def(self, meta, ch):
+        name, ext, *items = ch
+        self._one_per_line(items, "entries")
+        entries = tuple(i for i in items if isinstance(i, ast.SpaceEntry))
+        metas = tuple(i for i in items if isinstance(i, ast.MetaStmt))
+        return ast.SpaceDef(str(name), ext, entries, metas, self.sp(meta), self.tsp(name), self._doc(meta.line))
+
+    def space_entry(self, meta, ch):
+        return ast.SpaceEntry(str(ch[0]), ch[1], self.sp(meta), self.tsp(ch[0]))
 
     def net_body(self, meta, ch):
         self._one_per_line(ch)

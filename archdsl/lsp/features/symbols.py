@@ -1,5 +1,6 @@
 """Document symbols: the outline of a spec. Nets (with their input and stages), blocks (with their
-named tensors), imports; each with its whole range and the range of its name."""
+named tensors), search spaces (with their entries), imports; each with its whole range and the
+range of its name."""
 
 from __future__ import annotations
 
@@ -70,5 +71,10 @@ def document_symbols(doc: Document, encoding: str) -> list[types.DocumentSymbol]
         )
         if sym:
             items.append(((n.span.line, n.span.col), sym))
+    for sp in mod.spaces:
+        kids = [k for k in (_sym(view, e.name, "domain", K.Field, e.span, e.name_span) for e in sp.entries) if k]
+        sym = _sym(view, sp.name, f"space over {sp.extends.name}", K.Struct, sp.span, sp.name_span, kids)
+        if sym:
+            items.append(((sp.span.line, sp.span.col), sym))
     items.sort(key=lambda t: t[0])
     return [s for _, s in items]
