@@ -36,8 +36,8 @@ from archdsl.bench import emulator
 from tests.conftest import ROOT, run_cli
 from tests.test_ssh_target import sshd  # noqa: F401  (the module-scoped local sshd fixture)
 
-SPECS = [ROOT / "specs/attendnext.arch", *sorted((ROOT / "specs/baselines").glob("*.arch"))]
-SPECS += sorted((ROOT / "specs/variants").glob("*.arch"))
+SPECS = [*sorted((ROOT / "specs").glob("*.arch")), *sorted((ROOT / "specs/baselines").glob("*.arch"))]
+SPECS += sorted((ROOT / "specs/variants").glob("*.arch"))  # specs/spaces/ holds search spaces, not nets
 if os.environ.get("ARCHDSL_EMULATED_SPECS"):
     SPECS = [s for s in SPECS if s.stem in os.environ["ARCHDSL_EMULATED_SPECS"].split(",")]
 FP32_TOL = 1e-5
