@@ -231,6 +231,12 @@ _TABLE: tuple[Code, ...] = (
     # ---- B2xx: onnx --------------------------------------------------------------------------------
     Code("B201", "too-large-to-embed", S, "onnx", "weights above 2 GB that were asked to stay inside the .onnx"),
     Code("B202", "output-name-taken", U, "onnx", "an output_name that is already the name of a tensor of the graph"),
+    Code(
+        "B203", "bad-calibration", U, "onnx", "a --calibration folder that is missing, empty or holds an unusable file"
+    ),
+    Code(
+        "B204", "quantize-failed", T, "onnx", "onnxruntime's quantisation tools are missing or failed (--quantize int8)"
+    ),
     # ---- B3xx: graphviz ----------------------------------------------------------------------------
     Code(
         "B301", "dot-not-found", T, "graphviz", "the Graphviz 'dot' program is not installed (needed for svg, png, pdf)"
@@ -238,6 +244,12 @@ _TABLE: tuple[Code, ...] = (
     Code("B302", "dot-failed", T, "graphviz", "the Graphviz 'dot' program failed"),
     Code("B401", "no-cost", S, "bench", "an op that declares no cost: the latency model cannot predict the spec"),
     Code("B402", "no-machine-constants", S, "bench", "an op's cost kind has no efficiency constants on the machine"),
+    # the emulated Cortex-A72 (archdsl bench setup-emulator, --target emulated-a72)
+    Code("B410", "emulator-tool-missing", T, "bench", "qemu-user-static, apt/dpkg or a mount namespace is unavailable"),
+    Code("B411", "unsafe-emulator-cache", T, "bench", "an emulator folder that is not yours alone (owner, mode, link)"),
+    Code("B412", "emulator-download-failed", T, "bench", "setup-emulator could not download the pinned packages"),
+    Code("B413", "checksum-mismatch", T, "bench", "a downloaded file whose SHA-256 is not the pinned one"),
+    Code("B414", "emulator-not-set-up", T, "bench", "the emulator folder is absent, incomplete or for other pins"),
     # ---- B5xx: accuracy evaluators -----------------------------------------------------------------
     Code("B501", "unknown-evaluator", U, "evaluators", "no installed evaluator has this name"),
     Code("B502", "evaluator-missing-dependency", T, "evaluators", "a package an evaluator needs is not installed"),

@@ -11,6 +11,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[torch,onnx,render,bench,eval,explore,test]'
+if [ "${ARCHDSL_SETUP_EMULATOR:-0}" = "1" ]; then
+    # the pinned aarch64 sysroot of tests/test_emulated_a72.py (downloads once, then cached per user)
+    .venv/bin/archdsl bench setup-emulator -q
+fi
 
 run_pytest() {
     set +e

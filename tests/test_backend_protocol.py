@@ -83,6 +83,8 @@ DEFAULTS = {
         "check": True,
         "shapes": False,
         "external_data": None,
+        "quantize": None,
+        "calibration": None,
     },
     "graphviz": {
         "depth": 2,

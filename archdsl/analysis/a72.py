@@ -21,6 +21,15 @@ dense / 1×1 conv efficiency   0.57 / 0.24         fitted to two published timin
 other kinds                   see A72_KINDS       assumptions from kernel arithmetic intensity
 fused activations             relu, relu6,        ncnn's convolution fusion (relu, clip, sigmoid,
                               sigmoid, hardswish  hardswish); silu/gelu stay separate ops
+int8 conv / linear throughput 2× fp32 MACs/cycle  assumption from the ISA (``--quantize int8``): the
+                              (the same           A72 is ARMv8.0-A, so no SDOT/UDOT (ARMv8.2's
+                              efficiencies)       optional dot product); int8 GEMM kernels use
+                                                  SMULL/SMLAL(2) (8 int8×int8→int16 products per
+                                                  128-bit instruction) + SADALP, against FMLA's 4
+                                                  fp32 lanes, at equal issue rates assumed (the
+                                                  rates in ARM's Cortex-A72 Software Optimization
+                                                  Guide, UAN 0016A, were not checked for this
+                                                  factor). Not validated on a Pi
 ============================  ==================  ==================================================
 
 ``benchmarks/a72_validation.py`` compares the estimates with the five published Pi 4 timings
@@ -78,5 +87,7 @@ A72 = Machine(
         "peak_flops_core, cores, cache_bytes, dram_bw": "shared/design.md section 4",
         "fit": "conv_dense and conv_1x1 efficiency: ncnn Raspberry Pi 4 timings of ResNet-18 and MobileNetV2",
         "other": "assumptions, documented in archdsl.analysis.a72 and docs/bench.md",
+        "int8_speedup": "ISA assumption: ARMv8.0-A has no SDOT; SMLAL gives 8 int8 MACs per instruction vs FMLA's 4 "
+        "fp32 lanes, equal issue rates assumed; not validated on a device",
     },
 )

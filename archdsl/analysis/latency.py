@@ -247,14 +247,44 @@ class Prediction:
         }
 
 
+def quantized(items: list[CostItem], machine: Machine) -> list[CostItem]:
+    """The items of an int8 model (``--quantize int8``): ops of the kinds in ``machine.int8_speedup``
+    (the convolutions and linear layers the ONNX backend quantises) run int8 kernels: their FLOPs
+    count ``1/speedup`` of fp32 ones, their activations and weights are one byte per value instead
+    of four. Other ops (softmax, attention, element-wise) stay fp32, as in the model. The
+    Quantize/DequantizeLinear conversions between them are not costed (they fuse into the int8
+    kernels where int8 ops follow each other; a conversion before a float op is an element-wise
+    pass the model leaves out)."""
+    out = []
+    for it in items:
+        gain = machine.int8_speedup.get(it.kind)
+        if gain and it.kind != "free":
+            it = CostItem(it.node, it.op, it.kind, it.flops / gain, it.act_bytes / BYTES_FP32,
+                          it.weight_bytes / BYTES_FP32, (it.note + "; int8").lstrip("; "))  # fmt: skip
+        out.append(it)
+    return out
+
+
 def predict(
-    graph: Graph, machine: Machine, threads: int | None = None, batch: int = 1, target: str | None = None
+    graph: Graph,
+    machine: Machine,
+    threads: int | None = None,
+    batch: int = 1,
+    target: str | None = None,
+    quantize: str | None = None,
 ) -> Prediction:
-    """Predicted latency of one inference of ``batch`` samples (DiagnosticError: an op cannot be costed)."""
+    """Predicted latency of one inference of ``batch`` samples (DiagnosticError: an op cannot be costed).
+
+    ``quantize="int8"``: the int8 model of ``--quantize int8`` (:func:`quantized`).
+    """
     threads = threads or machine.default_threads
     if not 1 <= threads <= machine.cores:
         raise ValueError(f"{machine.name} has {machine.cores} cores; threads must be 1..{machine.cores}")
+    if quantize not in (None, "int8"):
+        raise ValueError(f"unknown precision {quantize!r} (int8 or None)")
     items = cost_items(graph, machine, target or machine.name)
+    if quantize:
+        items = quantized(items, machine)
     weights_in_dram = sum(it.weight_bytes for it in items) > machine.cache_bytes
     timed = [(it, item_time(it, machine, threads, weights_in_dram, batch)) for it in items]
     by_kind: dict[str, float] = {}

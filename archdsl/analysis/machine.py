@@ -28,6 +28,12 @@ MACHINE_KINDS: tuple[str, ...] = tuple(k for k in COST_KINDS if k != "free")
 """The op kinds a machine has efficiencies for (every cost kind but ``free``, which costs nothing)."""
 
 
+INT8_SPEEDUP: dict[str, float] = {k: 2.0 for k in ("conv_dense", "conv_1x1", "conv_grouped", "conv_dw", "linear")}
+"""The default int8 factors: the ops ``--quantize int8`` quantises (ONNX Conv and Gemm) run at twice the
+fp32 MAC rate (8 int8 MACs per 128-bit NEON SMLAL/SMLAL2 instruction against 4 fp32 lanes per FMLA, on
+an ARMv8.0-A core without the SDOT dot-product instructions: :mod:`.a72` has the source)."""
+
+
 @dataclass(frozen=True)
 class KindParams:
     """Efficiency of one op kind: fractions of the machine's peak compute and bandwidth."""
@@ -69,6 +75,9 @@ class Machine:
     fuse_add: bool = False
     """the runtime fuses a residual ``add`` into the convolution producing one of its inputs"""
     default_threads: int = 1
+    int8_speedup: dict[str, float] = field(default_factory=lambda: dict(INT8_SPEEDUP))
+    """compute-throughput factor of int8 kernels over fp32 per op kind (``--quantize int8``); kinds
+    not listed stay fp32 in a quantised model (softmax, attention, element-wise)"""
     sources: dict[str, str] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
 

@@ -42,7 +42,7 @@ _KIND_FIELDS: dict[str, tuple[float, float, bool]] = {
     "memory_eff": (0.0, 1e3, True),
     "overhead_s": (0.0, 1.0, False),
 }
-_OPTIONAL = {"fused_acts", "fuse_add", "default_threads", "sources", "calibration"}
+_OPTIONAL = {"fused_acts", "fuse_add", "default_threads", "sources", "calibration", "int8_speedup"}
 
 
 class CalibrationError(ValueError):
@@ -124,6 +124,11 @@ def parse_machine(text: str) -> Machine:
     if not isinstance(fuse_add, bool):
         raise CalibrationError(f"'fuse_add' must be true or false, not {_kind(fuse_add)}")
     fields["fuse_add"] = fuse_add
+    if "int8_speedup" in data:
+        int8 = data["int8_speedup"]
+        if not isinstance(int8, dict) or any(k not in MACHINE_KINDS for k in int8):
+            raise CalibrationError("'int8_speedup' must map op kinds to numbers")
+        fields["int8_speedup"] = {k: _number(f"int8_speedup.{k}", v, 0.0, 64.0, True) for k, v in int8.items()}
     sources = data.get("sources", {})
     if not isinstance(sources, dict):
         raise CalibrationError(f"'sources' must be an object, not {_kind(sources)}")

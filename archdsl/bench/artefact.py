@@ -28,24 +28,28 @@ def spec_key(graph: Graph) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def onnx_file(graph: Graph, workdir: Path, seed: int = 0, opset: int | None = None) -> Path:
+def onnx_file(
+    graph: Graph, workdir: Path, seed: int = 0, opset: int | None = None, quantize: str | None = None
+) -> Path:
     """Compile ``graph`` to ``workdir/<net>-<hash>.onnx`` (dynamic batch, BN folded) unless present.
 
     ``opset``: the ONNX opset to target (default: the backend's); older onnxruntime builds on
-    devices may need a lower one.
+    devices may need a lower one. ``quantize="int8"``: the statically quantised QDQ model
+    (calibrated on seeded random inputs: a bench run times it, its accuracy does not matter).
     """
     from archdsl import backend as hook
     from archdsl.backend import CompileRequest
     from archdsl.codes import is_usage
     from archdsl.diagnostics import DiagnosticError
 
-    suffix = f"-o{opset}" if opset else ""
+    suffix = (f"-o{opset}" if opset else "") + (f"-{quantize}" if quantize else "")
     path = Path(workdir) / f"{graph.name}-{spec_key(graph)[:12]}-s{seed}{suffix}.onnx"
     if path.exists():
         return path
     try:
         be = hook.load("onnx")
-        options = hook.parse_options(be, {"dynamic_batch": True, **({"opset": opset} if opset else {})})
+        extra = {**({"opset": opset} if opset else {}), **({"quantize": quantize} if quantize else {})}
+        options = hook.parse_options(be, {"dynamic_batch": True, **extra})
         diags = hook.unsupported(be, graph, options)
         if diags:
             raise DiagnosticError(diags)

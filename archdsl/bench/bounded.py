@@ -38,7 +38,7 @@ class Result:
     """the program ran past the timeout and was killed"""
 
 
-def call(argv: list[str], timeout: float, limit: int, keep_stdin: bool = False) -> Result:
+def call(argv: list[str], timeout: float, limit: int, keep_stdin: bool = False, env: dict | None = None) -> Result:
     """Run ``argv``; raises FileNotFoundError/OSError when it cannot be started.
 
     Never holds more than ``limit`` + :data:`CHUNK` bytes of stdout and :data:`STDERR_KEEP` of
@@ -49,6 +49,7 @@ def call(argv: list[str], timeout: float, limit: int, keep_stdin: bool = False) 
         stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
     out = bytearray()
     err = bytearray()

@@ -77,7 +77,12 @@ class HostTarget:
 
     def prepare(self, graph: Graph, settings: BenchSettings, workdir: Path) -> Prepared:
         if self.engine == "onnxruntime":
-            return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset))
+            return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset, settings.quantize))
+        if settings.quantize:
+            raise OptionError(
+                f"--quantize {settings.quantize} runs the ONNX backend's int8 model; engine=torch has none",
+                "leave -O engine=torch out (onnxruntime runs the int8 model)",
+            )
         from archdsl import backend as hook
 
         module = hook.load("torch").build_module(graph, seed=settings.seed, deploy=self.deploy)

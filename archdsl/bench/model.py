@@ -55,7 +55,7 @@ class ModelTarget:
                 f"the {self.name} model covers 1 to {self.machine.cores} threads, not {threads}",
                 f"use --threads 1..{self.machine.cores}",
             )
-        pred = predict(prepared.graph, self.machine, threads, settings.batch, target=self.name)
+        pred = predict(prepared.graph, self.machine, threads, settings.batch, self.name, settings.quantize)
         if progress:
             progress(1, 1)
         env = {
@@ -64,6 +64,9 @@ class ModelTarget:
             "label": self.machine.label,
             "model": "archdsl per-op roofline (archdsl.analysis.latency)",
         }
+        if settings.quantize:
+            env["precision"] = settings.quantize
+            env["int8_speedup"] = dict(self.machine.int8_speedup)
         if self.machine.calibration:
             env["calibration"] = {k: v for k, v in self.machine.calibration.items() if k != "samples"}
         return Measurement([pred.seconds], env, threads, estimate=True, details=pred.breakdown())

@@ -88,11 +88,17 @@ class RunnerError(Exception):
         self.kind = kind
 
 
-def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None, profile=None):
+def measure(
+    model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None, profile=None, save_io=None, kernels=False
+):
     """Time ``runs`` inferences after ``warmup`` ones; returns the result dictionary.
 
     ``model`` is a path or the serialised bytes. ``profile``: a file prefix to enable
-    onnxruntime's profiler; the profile path is returned as ``profile``.
+    onnxruntime's profiler; the profile path is returned as ``profile``. ``save_io``: a path
+    where the inputs and the last run's outputs are written (``numpy.savez``: ``in.NAME``,
+    ``out.NAME``), so that another runtime can be compared on the same input. ``kernels``: list
+    the kernels that ran (op type and execution provider, from onnxruntime's profiler) as
+    ``kernels`` in the result.
     """
     try:
         import numpy as np
@@ -110,6 +116,11 @@ def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
+    own_profile = bool(kernels and not profile)
+    if own_profile:
+        import tempfile
+
+        profile = os.path.join(tempfile.mkdtemp(prefix="archdsl-kernels."), "profile")
     if profile:
         so.enable_profiling = True
         so.profile_file_prefix = profile
@@ -136,7 +147,7 @@ def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None
         for i in range(runs):
             c0 = cpu()
             t0 = clock()
-            sess.run(None, feeds)
+            outputs = sess.run(None, feeds)
             t1 = clock()
             cpu_timings.append(cpu() - c0)
             timings.append(t1 - t0)
@@ -155,9 +166,35 @@ def measure(model, warmup=10, runs=50, threads=1, batch=1, seed=0, progress=None
         }
     )
     out = {"timings_s": timings, "cpu_timings_s": cpu_timings, "env": env, "threads": threads, "batch": batch}
+    if save_io:
+        arrays = {"in." + k: v for k, v in feeds.items()}
+        arrays.update({"out." + o.name: np.asarray(v) for o, v in zip(sess.get_outputs(), outputs)})  # noqa: B905 (the runner runs on Python 3.7+)
+        with open(save_io, "wb") as f:
+            np.savez(f, **arrays)
+        out["save_io"] = save_io
     if profile:
         out["profile"] = sess.end_profiling()
+    if kernels:
+        out["kernels"] = _kernels(out.pop("profile") if own_profile else out["profile"], remove=own_profile)
     return out
+
+
+def _kernels(path, remove=False):
+    """Sorted ``"OpType/Provider"`` names of the nodes an onnxruntime profile shows (and remove it)."""
+    try:
+        with open(path) as f:
+            events = json.load(f)
+    except (OSError, ValueError):
+        return []
+    finally:
+        if remove:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    names = set()
+    for ev in events if isinstance(events, list) else []:
+        args = ev.get("args") if isinstance(ev, dict) else None
+        if isinstance(args, dict) and ev.get("cat") == "Node" and args.get("op_name"):
+            names.add("{}/{}".format(args["op_name"], args.get("provider", "?")))
+    return sorted(names)
 
 
 def _write_pgid(path):
@@ -211,13 +248,26 @@ def main(argv=None):
     ap.add_argument("--pgid-file", default=None)
     ap.add_argument("--stop-on-eof", action="store_true")
     ap.add_argument("--cleanup-dir", default=None)
+    ap.add_argument("--save-io", default=None, help="write the input and the outputs here (numpy .npz)")
+    ap.add_argument("--kernels", action="store_true", help="list the kernels that ran (op/provider)")
     args = ap.parse_args(argv)
     if args.stop_on_eof:
         _watch_stdin(args.cleanup_dir)
     if args.pgid_file:
         _write_pgid(args.pgid_file)
     try:
-        result = measure(args.model, args.warmup, args.runs, args.threads, args.batch, args.seed)
+        result = measure(
+            args.model,
+            args.warmup,
+            args.runs,
+            args.threads,
+            args.batch,
+            args.seed,
+            None,
+            None,
+            args.save_io,
+            args.kernels,
+        )
     except RunnerError as exc:
         result = {"error": str(exc), "kind": exc.kind}
     finally:

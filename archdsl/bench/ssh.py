@@ -264,7 +264,7 @@ class SshTarget:
             )
 
     def prepare(self, graph: Graph, settings: BenchSettings, workdir: Path) -> Prepared:
-        return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset))
+        return Prepared(graph, onnx_file(graph, workdir, settings.seed, self.opset, settings.quantize))
 
     def run(self, prepared: Prepared, settings: BenchSettings, progress=None) -> Measurement:
         threads = settings.threads or self.default_threads

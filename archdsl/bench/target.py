@@ -74,6 +74,8 @@ class BenchSettings:
     threads: int | None = None
     batch: int = 1
     seed: int = 0
+    quantize: str | None = None
+    """``"int8"``: run the statically quantised model (``--quantize int8``); None: fp32"""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -38,6 +38,12 @@ def target_failure(exc) -> typer.Exit:
     """A TargetError as an exit: 2 for a bad option (OptionError), 3 for a failure of the target."""
     from archdsl.bench.target import OptionError
 
+    code = getattr(exc, "code", None)  # the emulator's B41x errors carry their code
+    if code:
+        sys.stderr.write(f"archdsl: error[{code}]: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"  = help: {exc.hint}\n")
+        return typer.Exit(EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
     return fail(exc.message, exc.hint, EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
 
 
@@ -110,10 +116,16 @@ def _progress_bar(enabled: bool):
     return update, progress.stop
 
 
-def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int):
+def _settings(warmup: int, runs: int, threads: int | None, batch: int, seed: int, quantize: str | None = None):
     from archdsl.bench.target import BenchSettings
 
-    return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed)
+    if quantize in ("fp32", "none"):
+        quantize = None
+    if quantize not in (None, "int8"):
+        raise fail(
+            f"--quantize: unknown precision '{quantize[:40]}'", "--quantize int8 (or leave it out for fp32)", EXIT_USAGE
+        )
+    return BenchSettings(warmup=warmup, runs=runs, threads=threads, batch=batch, seed=seed, quantize=quantize)
 
 
 def _load_target(name: str, options: list[str] | None):
@@ -130,7 +142,12 @@ def _ms(seconds: float) -> str:
 
 
 def format_results(results, target, baseline, settings_line: str) -> str:
-    header = ["spec", "params", "GMACs", "median ms", "p90 ms", "p99 ms", "std ms", "img/s"]
+    emulated = bool(getattr(target, "emulated", False))
+    unit = "emul. ms" if emulated else "ms"
+    header = ["spec", "params", "GMACs", f"median {unit}", f"p90 {unit}", f"p99 {unit}", f"std {unit}"]
+    header.append("emul. img/s" if emulated else "img/s")
+    if emulated:
+        header.append("max |diff| vs host")
     if baseline is not None:
         header.append(f"vs {baseline.net}")
     rows = []
@@ -147,6 +164,9 @@ def format_results(results, target, baseline, settings_line: str) -> str:
             "-" if single else _ms(s.std_s),
             f"{s.throughput:.1f}",
         ]
+        if emulated:
+            diff = r.measurement.details.get("max_abs_diff")
+            row.append("-" if diff is None else f"{diff:.2e}")
         if baseline is not None:
             row.append(f"{r.relative:.2f}x")
         rows.append(row)
@@ -161,7 +181,8 @@ def format_results(results, target, baseline, settings_line: str) -> str:
     else:
         env = results[0].measurement.env if results else {}
         where = env.get("cpu") or env.get("device") or ""
-        lines.append(f"target {target.name}: measured on {env.get('device', target.name)} ({where})")
+        verb = "emulated on" if emulated else "measured on"
+        lines.append(f"target {target.name}: {verb} {env.get('device', target.name)} ({where})")
     lines.append(settings_line)
     lines += [fmt(header), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in rows]
@@ -169,6 +190,11 @@ def format_results(results, target, baseline, settings_line: str) -> str:
         lines.append(f"throughput relative to {baseline.net} (= 1x), as in Figure 3a of the AttendNeXt paper")
     if target.estimate:
         lines.append("ESTIMATE: these numbers come from an analytical model, not from a device")
+    if emulated:
+        lines.append(
+            "EMULATION TIME: wall time under QEMU (aarch64 onnxruntime on this host), not a latency; "
+            "max |diff|: largest output difference from this machine's onnxruntime on the same input"
+        )
     return "\n".join(lines)
 
 
@@ -178,6 +204,7 @@ def results_json(session, results, target, baseline, settings, store_path) -> di
         "target": target.name,
         "estimate": bool(target.estimate),
         "label": target.summary,
+        "timing": "emulation" if getattr(target, "emulated", False) else ("estimate" if target.estimate else "latency"),
         "settings": {**settings.as_dict(), "threads": results[0].measurement.threads if results else settings.threads},
         "options": target.options(),
         "baseline": baseline.net if baseline is not None else None,
@@ -233,6 +260,7 @@ def run(
         60.0, "--store-timeout", help="Seconds to wait for a store another process holds locked."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quantize: str = typer.Option(None, "--quantize", help="int8: the statically quantised model (default fp32)."),
 ) -> None:
     """Benchmark specs on a target: median, p90, p99, std, throughput, and relative to a baseline."""
     if fmt not in ("table", "json"):
@@ -260,7 +288,7 @@ def run(
         raise typer.Exit(EXIT_USAGE)
     target = _load_target(target_name, option)
     _exit_if_unsupported(getattr(target, "unsupported", None), specs_loaded, target.close)
-    settings = _settings(warmup, runs, threads, batch, seed)
+    settings = _settings(warmup, runs, threads, batch, seed, quantize)
     store = None
     where = Path(store_path or DEFAULT_PATH)
     if not no_store:
@@ -298,6 +326,8 @@ def run(
         settings_line = f"threads {','.join(map(str, threads_used))}, batch {batch}; one model evaluation per spec"
     else:
         settings_line = f"threads {','.join(map(str, threads_used))}, batch {batch}, warm-up {warmup}, runs {runs}"
+    if settings.quantize:
+        settings_line += f"; {settings.quantize} models (--quantize {settings.quantize})"
     if fmt == "json":
         data = results_json(session, results, target, base, settings, None if no_store else where)
         typer.echo(json.dumps(data, indent=2, default=str))
@@ -401,6 +431,41 @@ def targets() -> None:
 
     for name, ep in sorted(available().items()):
         typer.echo(f"{name:8} {ep.value}")
+
+
+SETUP_EPILOG = """Downloads, once per user and only when you run this command, the pinned aarch64
+runtime the emulated-a72 target needs: Debian bookworm's arm64 Python 3.11 packages (apt-get
+download through a private apt configuration, unpacked with dpkg-deb -x: nothing is executed)
+and the aarch64 wheels of onnxruntime and numpy (pip download), each checked against its pinned
+SHA-256. Needs qemu-user-static (apt-get install qemu-user-static) and a mount namespace
+(unshare). Folder: ~/.cache/archdsl/emulator/<key>/ (mode 0700, yours alone). archdsl never
+downloads weights or data.
+"""
+
+
+@bench_app.command(name="setup-emulator", epilog=SETUP_EPILOG)
+def setup_emulator(
+    directory: Path = typer.Option(None, "--dir", help="Emulator folder (default ~/.cache/archdsl/emulator/<key>)."),
+    force: bool = typer.Option(False, "--force", help="Download and rebuild even if it is set up."),
+    verify: bool = typer.Option(False, "--verify", help="Only re-check the SHA-256 of the kept downloads."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Prepare the aarch64 sysroot of the emulated-a72 target (pinned Python 3.11, onnxruntime, numpy)."""
+    from archdsl.bench import emulator
+
+    def log(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(line + "\n")
+
+    try:
+        if verify:
+            checked = emulator.verify(directory)
+            typer.echo(f"verified {len(checked)} files (SHA-256) in {directory or emulator.default_dir()}")
+            return
+        sysroot = emulator.setup(directory, force=force, log=log)
+    except emulator.EmulatorError as exc:
+        raise target_failure(exc) from None
+    typer.echo(f"emulator ready: {sysroot}")
 
 
 CALIBRATE_EPILOG = """Examples:

@@ -119,6 +119,10 @@ def compile(
     no_fold: bool = typer.Option(
         False, "--no-fold", help="ONNX backend only: keep batch norms unfolded (= -O fold=false)."
     ),
+    quantize: str = typer.Option(None, "--quantize", help="ONNX backend only: int8 (= -O quantize=int8)."),
+    calibration: Path = typer.Option(
+        None, "--calibration", help="ONNX backend only: calibration images for --quantize int8 (= -O calibration=DIR)."
+    ),
 ) -> None:
     """Compile a spec with a backend and write its artefacts, then print the summary table."""
     from archdsl import backend as hook
@@ -132,7 +136,8 @@ def compile(
     graph = loaded.graph
     raw = parse_overrides(option)
     # shorthands for common backend options (validated by the backend's model like -O ones)
-    raw.update({k: v for k, v in (("weights", weights and str(weights)), ("opset", opset)) if v is not None})
+    shorthands = (("weights", weights and str(weights)), ("opset", opset), ("quantize", quantize))
+    raw.update({k: v for k, v in (*shorthands, ("calibration", calibration and str(calibration))) if v is not None})
     if no_fold:
         raw["fold"] = False
     if isinstance(raw.get("weights"), str):

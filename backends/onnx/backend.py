@@ -291,7 +291,10 @@ class OnnxBackend:
                 check_output(target)
         tensors, origin = resolve_weights(graph, opts.weights, opts.seed)
         result = CompileResult()
-        if "onnx" in emit:
+        if "onnx" in emit and opts.quantize:
+            result.artefacts.append(path)
+            result.messages += _compile_int8(graph, opts, tensors, origin, path)
+        elif "onnx" in emit:
             built = _build(graph, opts, tensors, origin)
             external = _external(opts, built)
             written = artefacts.write(built, path, external)
@@ -309,6 +312,33 @@ class OnnxBackend:
             safetensors_file.save(tensors, st, {"archdsl.spec_hash": graph.source_hash, "archdsl.net": graph.name})
             result.artefacts.append(st)
         return result
+
+
+def _compile_int8(graph: Graph, opts: OnnxOptions, tensors, origin: str, path: Path) -> list[str]:
+    """Build the fp32 model in a temporary folder, quantise it (:mod:`.quantize`), write ``path`` atomically."""
+    import tempfile
+
+    from archdsl.fileio import atomic_write
+
+    from .quantize import RANDOM_SAMPLES, RANDOM_WARNING, calibration_inputs, quantize_model
+
+    calibration = calibration_inputs(graph, opts.calibration, opts.seed)  # a bad folder fails before any work
+    messages = []
+    if not opts.calibration:
+        messages.append(RANDOM_WARNING.format(n=RANDOM_SAMPLES))
+    with tempfile.TemporaryDirectory(prefix="archdsl-int8.") as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        built = _build(graph, opts, tensors, origin)
+        artefacts.write(built, fp32, False)
+        del built
+        data, info = quantize_model(fp32, graph, calibration)
+    atomic_write(path, data)
+    ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()) if k in ("QuantizeLinear", "DequantizeLinear"))
+    messages.append(
+        f"onnx: int8 QDQ (per-channel weights; Conv, Gemm, weight MatMul quantised), {len(data) / 1e6:.2f} MB, "
+        f"calibrated on {info['source']}; {ops}"
+    )
+    return messages
 
 
 BACKEND = OnnxBackend()

@@ -68,6 +68,12 @@ class OnnxOptions(Options):
     external_data: bool | None = Field(
         None, description="weights in <name>.onnx.data beside the model; default: above 1.8 GB"
     )
+    quantize: str | None = Field(
+        None, description="int8: a statically quantised QDQ model (onnxruntime.quantization; = --quantize int8)"
+    )
+    calibration: Annotated[str | None, BeforeValidator(_path_text)] = Field(
+        None, description="folder of calibration images or .npy inputs for quantize=int8 (= --calibration DIR)"
+    )
 
     @property
     def merge_branches(self) -> bool:
@@ -93,6 +99,30 @@ class OnnxOptions(Options):
         if not name:
             raise OptionProblem("onnx option output_name must not be empty", "give a name, e.g. -O output_name=logits")
         return name
+
+    @field_validator("quantize")
+    @classmethod
+    def _quantize(cls, value: str | None) -> str | None:
+        if value in (None, "none", "fp32"):
+            return None
+        if value != "int8":
+            raise OptionProblem(
+                f"onnx option quantize={value!r} is not known", "use -O quantize=int8 (or leave it out)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _calibration_needs_quantize(self):
+        if self.calibration and not self.quantize:
+            raise OptionProblem(
+                "onnx option calibration is for int8 models only", "add --quantize int8, or drop --calibration"
+            )
+        if self.quantize and self.external_data:
+            raise OptionProblem(
+                "quantize=int8 writes one .onnx file: external_data is not supported with it",
+                "leave -O external_data out (int8 weights are a quarter of the fp32 ones)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _reparam_needs_fold(self):
