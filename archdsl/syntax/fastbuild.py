@@ -117,12 +117,20 @@ def _callback(rule, method, state: _State):
 
     def cb(children: list):
         filtered: list = []
+        depth = 0  # the deepest child, spliced ones included
         for i, splice in include:
             c = children[i]
             if splice:
-                filtered += c.children
+                if filtered:
+                    filtered += c.children
+                else:  # the spliced node is dropped: take its list over (a left-recursive `x+`
+                    filtered = c.children  # then grows in place, linear, not quadratic)
+                if c.depth > depth:
+                    depth = c.depth
             else:
                 filtered.append(c)
+                if type(c) is _Node and c.depth > depth:
+                    depth = c.depth
         first = _first(children)
         last = _last(children)
         if expand1 and len(filtered) == 1:
@@ -148,10 +156,6 @@ def _callback(rule, method, state: _State):
         if last is not None:
             node.end_line, node.end_column = node.celine, node.cecol = last
             node.empty = False
-        depth = 0
-        for c in filtered:
-            if type(c) is _Node and c.depth > depth:
-                depth = c.depth
         if inline:
             node.children = filtered
             node.depth = depth  # spliced into the parent: no level of its own
