@@ -54,10 +54,15 @@ def edit_script(draw):
     return source, edits, probes
 
 
+def _off_crlf(text: str, i: int) -> int:
+    """``i``, or the offset before a CR LF it would split (an LSP position cannot name that spot)."""
+    return i - 1 if 0 < i < len(text) and text[i - 1] == "\r" and text[i] == "\n" else i
+
+
 def _apply(text: str, edit) -> tuple[str, int, int, str]:
     frac, cut, new = edit
-    a = int(frac * len(text))
-    b = min(len(text), a + cut)
+    a = _off_crlf(text, int(frac * len(text)))
+    b = _off_crlf(text, min(len(text), a + cut))
     return text[:a] + new + text[b:], a, b, new
 
 

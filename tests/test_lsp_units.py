@@ -278,7 +278,7 @@ def _actions(doc: Document, code: str) -> list[types.CodeAction]:
 
 NET = """net example {{
     input image [3, 32, 32]
-    meta {{ imagenet_top1 = 76.0 }}
+    meta {{ imagenet_top1 = 76.0  family = "attendnext" }}  # the paper's AD rules apply
 {body}
     head = gap -> flatten -> linear(10)
 }}

@@ -107,7 +107,7 @@ def _lint(out: Analysis, prog: Program, sources: SourceMap, isolated: bool) -> N
     """The lint half of :meth:`archdsl.rules.engine.Linter.lint_file`, on the compiled program."""
     from archdsl.rules import config as cfgmod
     from archdsl.rules.context import LintContext
-    from archdsl.rules.engine import Linter, LintUsageError
+    from archdsl.rules.engine import Linter, LintUsageError, spec_preset
 
     linter = Linter(isolated=isolated)  # a fresh one: the configuration files may have changed
     try:
@@ -121,7 +121,8 @@ def _lint(out: Analysis, prog: Program, sources: SourceMap, isolated: bool) -> N
             options=resolved.options,
             settings={"root": resolved.config.root},
         )
-        out.findings, _ = linter.check(ctx, resolved.codes_for(out.path), resolved)
+        codes = resolved.codes_for(out.path, spec_preset(out.graphs.values(), out.label))  # as `archdsl lint`
+        out.findings, _ = linter.check(ctx, codes, resolved)
     except (LintUsageError, cfgmod.ConfigError) as exc:
         out.notices.append(f"lint configuration: {exc}")
     out.notices.extend(linter.internal_errors)
