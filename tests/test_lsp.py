@@ -132,9 +132,12 @@ class Doc:
 
     def _offset(self, pos: types.Position) -> int:
         """The offset of an LSP position: lines end at \\n, \\r\\n or a lone \\r, as the protocol says."""
-        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", self.text)]
-        i, units = starts[pos.line], 0
-        while units < pos.character:  # characters count UTF-16 code units (the default encoding)
+        breaks = list(re.finditer(r"\r\n|\r|\n", self.text))
+        if pos.line > len(breaks):
+            return len(self.text)  # past the last line: the end of the document
+        i, units = ([0] + [m.end() for m in breaks])[pos.line], 0
+        end = breaks[pos.line].start() if pos.line < len(breaks) else len(self.text)
+        while units < pos.character and i < end:  # UTF-16 code units; past the line's end: its end
             units += 2 if ord(self.text[i]) > 0xFFFF else 1
             i += 1
         return i
