@@ -22,9 +22,10 @@ Keyword arguments of ``create_model``:
 - ``num_classes``: the net's ``classes`` parameter when it has one; otherwise the classifier (the
   last ``linear`` of the head) is replaced as ``reset_classifier`` does. ``0``: no classifier.
 - ``in_chans``: the input's channel count (the spec's input shape with other channels).
-- ``drop_path_rate``: accepted when 0 (the language has no stochastic depth op yet, so anything
-  else is an error rather than silently ignored); ``drop_rate`` likewise, unless the net has a
-  ``drop_rate`` parameter. Any other net parameter (``width``, ``depth``) passes through.
+- ``drop_path_rate``: the net's ``drop_path_rate`` parameter (which its blocks pass to their
+  ``drop_path(p = ...)`` ops, stochastic depth as timm's ``DropPath``); a non-zero rate for a net
+  without one is an error rather than silently ignored. ``drop_rate`` likewise. Any other net
+  parameter (``width``, ``depth``) passes through.
 - ``pretrained=True`` is refused: specs carry no weights (load them with
   :func:`archdsl.load_weights` or ``archdsl weights map``).
 
@@ -212,10 +213,13 @@ def create(spec: str | Path, net: str, pretrained: bool = False, **kwargs: Any) 
     in_chans = kwargs.pop("in_chans", None)
     dpr = kwargs.pop("drop_path_rate", None)
     if dpr not in (None, 0, 0.0):
-        raise ValueError(
-            f"{net}: drop_path_rate={dpr}: the language has no stochastic depth (drop_path) op yet, so the rate "
-            "cannot be applied; use drop_path_rate=0 (or leave it out)"
-        )
+        if "drop_path_rate" not in params:
+            raise ValueError(
+                f"{net}: drop_path_rate={dpr}: the net has no drop_path_rate parameter, so the rate cannot be "
+                "applied; write one in the spec and use it in its blocks' drop_path(p = ...) ops, as timm's "
+                "models do in their residual branches (or use drop_path_rate=0)"
+            )
+        overrides["drop_path_rate"] = dpr
     drop_rate = kwargs.pop("drop_rate", None)
     if drop_rate not in (None, 0, 0.0):
         if "drop_rate" not in params:
