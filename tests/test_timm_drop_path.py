@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from archdsl.timm import create  # noqa: E402
+from archdsl.timm import create
 
 SPEC = """import std
 
