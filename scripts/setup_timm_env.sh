@@ -16,15 +16,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ARCHDSL_TIMM_VENV:-$ROOT/.venv-timm}"
 PY="$VENV/bin/python"
-PINS=(torch==2.14.1 torchvision==0.29.1 timm==1.0.31 torchinfo==1.8.0 "pytest>=8")
+# the tests that run here also use hypothesis (tests/test_expressions.py), numpy and safetensors (weights map)
+PINS=(torch==2.14.1 torchvision==0.29.1 timm==1.0.31 torchinfo==1.8.0 "pytest>=8" hypothesis==6.170.17 numpy==2.4.6 safetensors==0.8.0)
 
 ready() {
     [ -x "$PY" ] && "$PY" - <<'PY' >/dev/null 2>&1
 import importlib.metadata as md
-want = {"torch": "2.14.1", "torchvision": "0.29.1", "timm": "1.0.31", "torchinfo": "1.8.0"}
+want = {"torch": "2.14.1", "torchvision": "0.29.1", "timm": "1.0.31", "torchinfo": "1.8.0", "hypothesis": "6.170.17"}
 for name, version in want.items():
     assert md.version(name).split("+")[0] == version, name
-import archdsl, pytest, timm, torchinfo  # noqa: F401
+import archdsl, hypothesis, numpy, pytest, safetensors, timm, torchinfo  # noqa: F401
 PY
 }
 
