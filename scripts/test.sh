@@ -40,5 +40,5 @@ fi
 if [ "${ARCHDSL_TIMM:-0}" = "1" ]; then
     # timm needs torchvision, which works here only with torch 2.14.1: a separate environment
     TIMM_PY="$(bash scripts/setup_timm_env.sh | tail -n 1)"
-    run_pytest "$TIMM_PY" -m pytest -m timm -p no:cacheprovider tests/test_zoo_parity.py tests/test_expressions.py tests/test_timm_downstream.py tests/test_ops_timm.py
+    run_pytest "$TIMM_PY" -m pytest -m timm -p no:cacheprovider tests/test_zoo_parity.py tests/test_expressions.py tests/test_timm_downstream.py tests/test_ops_timm.py tests/test_resolver_regnet.py
 fi
