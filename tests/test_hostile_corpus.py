@@ -7,7 +7,10 @@ at a time (each is a separate process), and each test then judges its own case's
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -24,19 +27,26 @@ def test_the_corpus_is_large_enough():
 
 
 @pytest.fixture(scope="module")
-def outcomes(request, tmp_path_factory):
-    """Run every selected case once, WORKERS at a time."""
+def outcomes(request):
+    """Run every selected case once, WORKERS at a time, each in a folder of its own under a private
+    temporary root (not pytest's numbered folders, which other sessions on the machine prune)."""
     selected = [
         item.callspec.params["case"].name
         for item in request.session.items
         if item.originalname == "test_hostile_case" and hasattr(item, "callspec")
     ]
+    root = Path(tempfile.mkdtemp(prefix="archdsl-hostile-"))
 
     def one(name: str):
-        return name, run_case(BY_NAME[name], tmp_path_factory.mktemp(name))
+        folder = root / name
+        folder.mkdir()
+        return name, run_case(BY_NAME[name], folder)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return dict(pool.map(one, selected))
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            yield dict(pool.map(one, selected))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
