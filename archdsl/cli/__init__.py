@@ -111,6 +111,16 @@ _INPUT_HELP = {
 }
 
 
+def _fast_path(argv: list[str]) -> int | None:
+    """``archdsl check`` / ``archdsl fmt`` in their plain forms, without typer (:mod:`archdsl.cli.fastpath`);
+    ``None`` for every other command line. ``ARCHDSL_NO_FAST_PATH=1`` sends everything to typer."""
+    if not argv or argv[0] not in ("check", "fmt") or os.environ.get("ARCHDSL_NO_FAST_PATH"):
+        return None
+    from archdsl.cli.fastpath import run
+
+    return run(argv)
+
+
 def main() -> None:
     """Entry point: never show a Python traceback for a failure of ours (exit 3 instead)."""
     if sys.argv[1:] == ["--version"]:  # the one answer that needs nothing loaded
@@ -120,6 +130,9 @@ def main() -> None:
 
     install_signal_handlers()
     try:
+        status = _fast_path(sys.argv[1:])
+        if status is not None:
+            sys.exit(status)
         get_app()(standalone_mode=True)
     except SystemExit:
         raise

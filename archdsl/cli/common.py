@@ -19,9 +19,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from archdsl.diagnostics import Diagnostic, DiagnosticError, SourceMap, render_json, render_text
 
@@ -30,12 +28,22 @@ EXIT_SPEC = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
 
+if TYPE_CHECKING:  # typer is imported where an exit or a usage error is made: the fast path has none
+    import typer
+
 
 def exit_for(diags: list[Diagnostic]) -> typer.Exit:
     """The exit for diagnostics already printed: by their codes' kinds (1 spec, 2 usage, 3 tool)."""
+    import typer
+
+    return typer.Exit(status_for(diags))
+
+
+def status_for(diags: list[Diagnostic]) -> int:
+    """The exit status for diagnostics already printed (:func:`exit_for` without typer)."""
     from archdsl.codes import exit_code
 
-    return typer.Exit(exit_code(diags) or EXIT_SPEC)
+    return exit_code(diags) or EXIT_SPEC
 
 
 def use_color(stream=None) -> bool:
@@ -61,6 +69,8 @@ def print_diagnostics(diags: list[Diagnostic], sources: SourceMap, fmt: str = "t
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``-p width=0.75 -p act="relu"`` → {"width": 0.75, "act": "relu"} (values parsed as JSON scalars)."""
+    import typer
+
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
@@ -157,6 +167,8 @@ def _with_file(diags: list[Diagnostic], spec: Path) -> list[Diagnostic]:
 
 
 def fail_tool(message: str, hint: str | None = None) -> typer.Exit:
+    import typer
+
     sys.stderr.write(f"archdsl: error: {message}\n")
     if hint:
         sys.stderr.write(f"  = help: {hint}\n")
@@ -165,6 +177,8 @@ def fail_tool(message: str, hint: str | None = None) -> typer.Exit:
 
 def output_refused(exc) -> typer.Exit:
     """An :class:`archdsl.fileio.OutputError` (an output onto an input, a folder ...): exit 2."""
+    import typer
+
     sys.stderr.write(f"archdsl: error: {exc.message}\n")
     if exc.help:
         sys.stderr.write(f"  = help: {exc.help}\n")

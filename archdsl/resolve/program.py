@@ -22,13 +22,12 @@ from archdsl.diagnostics import (
     Span,
     did_you_mean,
     error,
-    line_col,
     normalize_source,
 )
-from archdsl.fileio import InputError, read_input
 from archdsl.ops import OPS
 from archdsl.syntax import ast, parse_text
 from archdsl.syntax.parser import MAX_SOURCE_BYTES, MAX_TOKENS, count_tokens, too_many_tokens
+from archdsl.syntax.sources import read_spec
 
 LIBRARIES = {"std": "std.arch"}
 STD_PREFIX = "<std>/"
@@ -88,76 +87,6 @@ def _std_module(sources: SourceMap) -> ast.Module:
     return _STD_CACHE[label]
 
 
-def _read(path: Path, label: str, span: Span | None, sources: SourceMap) -> tuple[str, int]:
-    """The text of a spec file; an unreadable, special, oversized or non-UTF-8 file is a diagnostic.
-
-    ``span`` is the import statement that asked for the file (None for a file named on the command
-    line): read errors point there; an invalid byte is pointed at in the file itself.
-    """
-    try:
-        data = read_input(path, MAX_SOURCE_BYTES, label)
-    except InputError as exc:
-        raise DiagnosticError(_input_diagnostic(exc, path, span)) from None
-    return decode_source(data, label, span, sources), len(data)
-
-
-def _input_diagnostic(exc: InputError, path: Path, span: Span | None) -> Diagnostic:
-    if exc.reason == "too_large":
-        return Diagnostic("E105", exc.message, span, help=f"spec files are limited to {_MIB} MiB")
-    help = {
-        "directory": "name a .arch file; to check every spec in a folder, pass its files (DIR/*.arch)",
-        "special": "specs are read from regular files only",
-        "unreadable": "check the file's permissions" if "ermission" in exc.message else "check the path",
-    }.get(exc.reason)
-    if exc.reason == "unreadable" and os.path.exists(path) and not os.path.isfile(path):  # a socket, say
-        help = "specs are read from regular files only"
-    if exc.reason == "missing":
-        help = _similar_file(path) or (None if span else "check the path")
-    return Diagnostic("E602", exc.message, span, help=help)
-
-
-def _similar_file(path: Path) -> str | None:
-    """A did-you-mean among the first few hundred spec files beside a missing one."""
-    import difflib
-
-    stems = []
-    try:
-        with os.scandir(path.parent) as it:
-            for i, entry in enumerate(it):
-                if i >= 500:
-                    break
-                if entry.name.endswith(".arch"):
-                    stems.append(entry.name[: -len(".arch")])
-    except OSError:
-        return None
-    close = difflib.get_close_matches(path.stem, stems, n=3, cutoff=0.6)  # the stems: every name ends .arch
-    return did_you_mean(path.name, {c + ".arch" for c in close}) if close else None
-
-
-def decode_source(data: bytes, label: str, span: Span | None, sources: SourceMap) -> str:
-    """UTF-8 bytes as spec text: a leading BOM dropped, line ends made ``\\n``.
-
-    Invalid UTF-8 is E107 at the line and column of the first bad byte, with that line quoted.
-    """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, col = line_col(normalize_source(data[: exc.start].decode("utf-8")))
-        sources.add(label, data.decode("utf-8", "replace"))
-        bad = data[exc.start : exc.end]
-        raise DiagnosticError(
-            Diagnostic(
-                "E107",
-                f"'{label}' is not UTF-8 text: invalid byte{'s' if len(bad) > 1 else ''} "
-                + " ".join(f"0x{b:02x}" for b in bad),
-                Span(label, line, col, line, col + 1),
-                help="save the file as UTF-8",
-                notes=(f"imported at {span}",) if span is not None else (),
-            )
-        ) from None
-    return normalize_source(text)
-
-
 def load_program(
     path: str | Path,
     text: str | None = None,
@@ -173,7 +102,7 @@ def load_program(
     path = Path(path)
     label = str(path)
     if text is None:
-        text, size = _read(path, label, None, sources)
+        text, size = read_spec(path, label, None, sources)
     else:  # text handed over in memory: the same limit as a file's, checked here once
         size = len(text) if len(text) > MAX_SOURCE_BYTES else len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_SOURCE_BYTES:
@@ -287,7 +216,7 @@ class _Loader:
             self.seen.add(key)
             self._within_limits(imp, stack)
             try:
-                text, size = _read(target, label, imp.span, prog.sources)
+                text, size = read_spec(target, label, imp.span, prog.sources)
                 prog.sources.add(label, text)
                 self.account(text, size, label, imp.span)
                 prog.texts[label] = text

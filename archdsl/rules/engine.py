@@ -26,8 +26,7 @@ from archdsl.rules.base import SEVERITY_RANK, Finding, Rule, RuleConfigError
 from archdsl.rules.context import LintContext
 from archdsl.rules.noqa import Directive, parse_directives
 from archdsl.rules.registry import COMPILER_CODES, Registry, default_registry
-
-SKIP_DIRS = {"node_modules", "build", "dist", "__pycache__"}
+from archdsl.syntax.sources import expand_paths
 
 
 class LintUsageError(Exception):
@@ -103,27 +102,6 @@ class Overrides:
             ignore=cfg.ignore + self.ignore,
             fail_on=self.fail_on or cfg.fail_on,
         )
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders become their ``*.arch`` files (hidden and build folders skipped)."""
-    out: list[Path] = []
-    seen: set[Path] = set()
-    for p in paths:
-        if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob("*.arch")
-                if not any(part.startswith(".") or part in SKIP_DIRS for part in f.relative_to(p).parts[:-1])
-            )
-        else:
-            found = [p]
-        for f in found:
-            key = f.resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(f)
-    return out
 
 
 def _with_file(diags: list[Diagnostic], file: str) -> list[Diagnostic]:
