@@ -1,9 +1,9 @@
-"""The typer-free fast path of ``archdsl check`` and ``archdsl fmt`` (archdsl/cli/fastpath.py).
+"""The typer-free fast path of ``archdsl check``, ``lint`` and ``fmt`` (archdsl/cli/fastpath.py).
 
 It must be invisible: its option tables are the typer commands' options, every command line it
 takes gives the very output and exit status typer's path gives (``ARCHDSL_NO_FAST_PATH=1``), every
-other command line goes to typer, and on it ``fmt`` loads neither typer nor pydantic and ``check``
-no typer (checked through ``sys.modules``, never by timing).
+other command line goes to typer, and on it ``fmt`` loads neither typer nor pydantic and ``check`` and
+``lint`` no typer (checked through ``sys.modules``, never by timing).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -79,7 +80,13 @@ def test_plain_command_lines_parse():
     )
     assert fastpath.parse("fmt", ["--check", "--diff", "x"]) == (["x"], {"check": True, "diff": True})
     assert fastpath.parse("fmt", ["-"]) is None  # standard input: typer's path
-    assert fastpath.run(["lint", "specs/"]) is None
+    assert fastpath.parse("lint", ["-o", "r.sarif", "--select", "AD", "--select", "AR,AS", "d/"]) == (
+        ["d/"],
+        {"output": Path("r.sarif"), "select": ["AD", "AR,AS"]},
+    )
+    assert fastpath.parse("lint", ["--select", "-q", "d/"]) is None  # click would take -q as the value
+    assert fastpath.parse("lint", ["--select="]) is None
+    assert fastpath.run(["show", "specs/attendnext.arch"]) is None
 
 
 def _run(args: list[str], cwd, fast: bool) -> tuple[int, str, str]:
@@ -117,6 +124,16 @@ def work(tmp_path_factory):
         (["check", "--max-elements", "1000", "good.arch"], 1),
         (["check", "missing.arch"], 1),
         (["check", "broken.arch"], 1),
+        (["lint", "good.arch"], 0),
+        (["lint", "-q", "good.arch", "space.arch"], 0),
+        (["lint", "--select", "AD", "--select=AR", "--fail-on", "info", "good.arch"], 1),
+        (["lint", "--select", "AR", "--ignore", "AR203", "bad.arch", "good.arch"], 4),
+        (["lint", "--format", "json", "--preset", "attendnext", "good.arch"], 0),
+        (["lint", "--format", "github", "--isolated", "--exit-zero", "--ignore-noqa", "good.arch"], 0),
+        (["lint", "--format", "xml", "good.arch"], 2),
+        (["lint", "--preset", "nope", "good.arch"], 2),
+        (["lint", "--config", "missing.toml", "good.arch"], 2),
+        (["lint", "missing.arch"], 2),
         (["fmt", "--check", "good.arch", "ugly.arch"], 1),
         (["fmt", "--check", "good.arch"], 0),
         (["fmt", "--diff", "ugly.arch"], 1),
@@ -148,10 +165,11 @@ def test_fmt_loads_neither_typer_nor_pydantic():
     assert "archdsl.cli.fmt" not in mods and "archdsl.cli.formatting" in mods
 
 
-def test_check_loads_no_typer():
-    mods = loaded("check", "-q", "specs/attendnext.arch")
+@pytest.mark.parametrize("command", ["check", "lint"])
+def test_check_and_lint_load_no_typer(command):
+    mods = loaded(command, "-q", "specs/attendnext.arch")
     assert not _tops(mods) & {"typer", "click", "rich"}
-    assert "archdsl.cli.check" not in mods and "archdsl.cli.checking" in mods
+    assert f"archdsl.cli.{command}" not in mods and f"archdsl.cli.{command}ing" in mods
 
 
 def test_a_plain_command_line_with_help_still_gets_typers_help():

@@ -75,6 +75,7 @@ def test_help_loads_typer_and_no_command():
 def test_a_command_loads_its_own_module_only(argv, module):
     mods = loaded(*argv)
     work = {"archdsl.cli.check": "archdsl.cli.checking", "archdsl.cli.fmt": "archdsl.cli.formatting"}
+    work["archdsl.cli.lint"] = "archdsl.cli.linting"
     assert _commands(mods) == {module} | ({work[module]} if module in work else set())
     assert not _tops(mods) & {"rich", "torch", "onnx", "numpy", "pygls"}
 

@@ -112,9 +112,9 @@ _INPUT_HELP = {
 
 
 def _fast_path(argv: list[str]) -> int | None:
-    """``archdsl check`` / ``archdsl fmt`` in their plain forms, without typer (:mod:`archdsl.cli.fastpath`);
+    """``archdsl check`` / ``lint`` / ``fmt`` in their plain forms, without typer (:mod:`archdsl.cli.fastpath`);
     ``None`` for every other command line. ``ARCHDSL_NO_FAST_PATH=1`` sends everything to typer."""
-    if not argv or argv[0] not in ("check", "fmt") or os.environ.get("ARCHDSL_NO_FAST_PATH"):
+    if not argv or argv[0] not in ("check", "lint", "fmt") or os.environ.get("ARCHDSL_NO_FAST_PATH"):
         return None
     from archdsl.cli.fastpath import run
 

@@ -18,17 +18,11 @@ configuration or results file (exit 2).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.common import EXIT_OK, EXIT_TOOL, EXIT_USAGE, use_color
-
-EXIT_FINDINGS = 1
-EXIT_SPEC_ERRORS = 4
-FORMATS = ("text", "json", "sarif", "github")
 
 LINT_EPILOG = """Examples:
 
@@ -53,37 +47,18 @@ Exit codes: 0 clean; 1 findings at the failing severity; 2 usage error; 3 tool f
 
 
 def _usage(message: str, help: str | None = None) -> typer.Exit:
-    sys.stderr.write(f"archdsl lint: error: {message}\n" + (f"  = help: {help}\n" if help else ""))
-    return typer.Exit(EXIT_USAGE)
+    from archdsl.cli.linting import usage
 
-
-def _write_report(output: Path, report: str) -> None:
-    from archdsl.fileio import OutputError, atomic_write
-
-    try:
-        atomic_write(output, report)
-    except OutputError as exc:
-        raise _usage(exc.message, exc.help or "choose another path with -o") from None
-    except OSError as exc:
-        raise _usage(f"cannot write {output}: {exc.strerror or exc}", "choose another path with -o") from None
-
-
-def _tool(message: str) -> typer.Exit:
-    sys.stderr.write(f"archdsl: internal error: {message}\n")
-    return typer.Exit(EXIT_TOOL)
-
-
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(s.strip() for v in values or () for s in v.split(",") if s.strip())
+    return typer.Exit(usage(message, help).code)
 
 
 def _registry():
-    from archdsl.rules.registry import RegistryError, default_registry
+    from archdsl.cli.linting import Stop, load_registry
 
     try:
-        return default_registry()
-    except RegistryError as exc:
-        raise _tool(str(exc)) from None
+        return load_registry()
+    except Stop as stop:
+        raise typer.Exit(stop.code) from None
 
 
 @app.command(epilog=LINT_EPILOG)
@@ -114,63 +89,11 @@ def lint(
 ) -> None:
     """Lint specs: the AttendNeXt design constraints (AD), architecture hygiene (AR), spec source
     hygiene (AS) and stale suppressions (AQ). `archdsl rules` lists the rules."""
-    from archdsl.rules import config as cfgmod
-    from archdsl.rules.engine import Linter, LintUsageError, Overrides
-    from archdsl.rules.reporting import render
+    from archdsl.cli.linting import run_lint
 
-    if fmt not in FORMATS:
-        raise _usage(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-    if fail_on is not None and fail_on not in cfgmod.FAIL_ON:
-        raise _usage(f"--fail-on must be one of {', '.join(cfgmod.FAIL_ON)}, got '{fail_on}'")
-    if config is not None and isolated:
-        raise _usage("--config and --isolated exclude each other")
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise _usage(f"no such file or folder: {', '.join(missing)}")
-    registry = _registry()
-    from archdsl.rules.registry import PRESETS
-
-    if preset is not None and preset not in PRESETS:
-        raise _usage(f"--preset must be one of {', '.join(PRESETS)}, got '{preset}'")
-    overrides = Overrides(
-        select=_split(select) or None,
-        extend_select=_split(extend_select),
-        ignore=_split(ignore),
-        fail_on=fail_on,
-        preset=preset,
-    )
-    try:
-        explicit = cfgmod.load_file(config) if config is not None else None
-        linter = Linter(
-            registry=registry, config=explicit, isolated=isolated, overrides=overrides, ignore_noqa=ignore_noqa
-        )
-        result = linter.lint_paths(paths)
-    except cfgmod.ConfigError as exc:
-        sys.stderr.write(exc.render())
-        raise typer.Exit(EXIT_USAGE) from None
-    except LintUsageError as exc:
-        if exc.config_error is not None:
-            sys.stderr.write(exc.config_error.render())
-            raise typer.Exit(EXIT_USAGE) from None
-        raise _usage(str(exc), cfgmod.CONFIG_HELP) from None
-    quiet_ok = quiet and fmt == "text" and not result.findings and not result.spec_errors
-    if not quiet_ok:
-        color = fmt == "text" and output is None and use_color(sys.stdout)
-        report = render(result, fmt, color=color)
-        if output is not None:
-            _write_report(output, report)
-        else:
-            sys.stdout.write(report)
-    for msg in result.internal_errors:
-        sys.stderr.write(f"archdsl: internal error: {msg}\n")
-    if result.internal_errors:
-        sys.stderr.write("  = help: this is a bug in the rule; rerun with ARCHDSL_DEBUG=1 and report it\n")
-        raise typer.Exit(EXIT_TOOL)
-    if result.spec_errors:
-        raise typer.Exit(EXIT_SPEC_ERRORS)
-    if result.failed and not exit_zero:
-        raise typer.Exit(EXIT_FINDINGS)
-    raise typer.Exit(EXIT_OK)
+    options = dict(select=select, extend_select=extend_select, preset=preset, ignore=ignore, fail_on=fail_on)
+    options.update(config=config, isolated=isolated, ignore_noqa=ignore_noqa, output=output, exit_zero=exit_zero)
+    raise typer.Exit(run_lint(paths, fmt=fmt, quiet=quiet, **options))
 
 
 @app.command(name="rules", epilog="Examples:\n\n  archdsl rules\n\n  archdsl rules --json")
