@@ -238,3 +238,28 @@ def test_the_progress_bar_shows_on_a_terminal_only(tmp_path):
     assert rc == 0 and b"explore" in seen and b"/4" in seen
     piped = run_cli("explore", *args, "--storage", str(tmp_path / "b.db"))
     assert piped.returncode == 0 and "/4" not in piped.stderr
+
+
+def test_show_writes_the_designs_run_wrote(tmp_path):
+    """`explore show -o` writes the Pareto designs of a stored study, byte for byte what the run wrote."""
+    db = str(tmp_path / "s.db")
+    r = run_cli("explore", TINY, "--objective", "params:min", "--objective", "macs:max", "--trials", "8",
+                "--seed", "3", "--storage", db, "--no-plot", "-o", str(tmp_path / "run"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    s = run_cli("explore", "show", "tiny_search", "--storage", db, "-o", str(tmp_path / "show"))
+    assert s.returncode == 0, s.stderr
+    ran = {p.name: p.read_bytes() for p in (tmp_path / "run").glob("*.arch")}
+    shown = {p.name: p.read_bytes() for p in (tmp_path / "show").glob("*.arch")}
+    assert ran and shown == ran
+    c = run_cli("check", *[str(p) for p in (tmp_path / "show").glob("*.arch")])
+    assert c.returncode == 0, c.stderr
+    # a study whose space file moved: named with --space-file, or a clear error
+    moved = tmp_path / "moved.db"
+    moved.write_bytes((tmp_path / "s.db").read_bytes())
+    gone = run_cli("explore", "show", "tiny_search", "--storage", str(moved), "-o", str(tmp_path / "x"),
+                   "--space-file", str(tmp_path / "nope.arch"))  # fmt: skip
+    assert gone.returncode == 2 and "is not there" in gone.stderr and "--space-file" in gone.stderr
+    _no_traceback(gone)
+    (tmp_path / "afile").write_text("")
+    f = run_cli("explore", "show", "tiny_search", "--storage", db, "-o", str(tmp_path / "afile"))
+    assert f.returncode == 2 and "is a file" in f.stderr

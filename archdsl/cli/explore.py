@@ -296,8 +296,15 @@ def show(
     storage: str = typer.Option(..., "--storage", help="Where the study is (as for `archdsl explore --storage`)."),
     fmt: str = typer.Option("text", "--format", help="'text' (the Pareto table) or 'json'."),
     plot: Path = typer.Option(None, "--plot", help="Also draw the Pareto plot into this .png or .svg file."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Also write the Pareto-optimal designs into this folder, as .arch variants."
+    ),
+    space_file: Path = typer.Option(
+        None, "--space-file", help="With -o: the space file (default: the one the study was run on)."
+    ),
 ) -> None:
-    """Print the Pareto front of an existing study (no space or target needed)."""
+    """Print the Pareto front of an existing study (no space or target needed; -o needs the space)."""
+    from archdsl.diagnostics import DiagnosticError, SourceMap
     from archdsl.explore import ExploreError
     from archdsl.explore import show as show_study
 
@@ -305,10 +312,16 @@ def show(
         raise typer.BadParameter("choose 'text' or 'json'", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
         raise typer.BadParameter("the plot is a .png or .svg file", param_hint="--plot")
+    if output is not None and output.exists() and not output.is_dir():
+        raise _fail(ExploreError(f"-o {output} is a file", "the designs are written into a folder: -o DIR"))
+    sources = SourceMap()
     try:
-        result = show_study(study, storage)
+        result = show_study(study, storage, output, space_file, sources)
     except ExploreError as exc:
         raise _fail(exc) from None
+    except DiagnosticError as exc:
+        print_diagnostics(exc.diagnostics, sources)
+        raise exit_for(exc.diagnostics) from None
     if plot is not None:
         from archdsl.explore.outputs import plot as draw
 

@@ -209,8 +209,13 @@ def finish(cfg, loaded, interrupted: bool, output_dir=None, plot=None) -> Explor
     return result
 
 
-def show(study: str, storage: str) -> ExploreResult:
-    """The results of an existing study (no space or target needed)."""
+def show(study: str, storage: str, output_dir=None, space_file=None, sources=None) -> ExploreResult:
+    """The results of an existing study (no space or target needed).
+
+    With ``output_dir``, its Pareto-optimal designs are written there as ``archdsl explore`` writes
+    them; that needs the space: the file the study was run on (recorded in the study, relative to
+    the folder it was run from) or ``space_file``; ``sources`` receives the texts read.
+    """
     from archdsl.diagnostics import did_you_mean
 
     from .errors import require_optuna
@@ -236,7 +241,26 @@ def show(study: str, storage: str) -> ExploreResult:
         objs = [Objective(**d) for d in details]
     else:  # a study archdsl did not create: name its objectives by position
         objs = [Objective(f"objective{i}", "score", d.name.lower()) for i, d in enumerate(s.directions)]
-    return collect(s, spec.text, objs)
+    result = collect(s, spec.text, objs)
+    if output_dir is not None:
+        from .outputs import write_variants
+
+        loaded = _study_space(study, rec, space_file, sources)
+        result.files.extend(write_variants(result, Path(output_dir), loaded))
+    return result
+
+
+def _study_space(study: str, rec: dict[str, Any], space_file=None, sources=None):
+    """The space a study was run on, loaded again (to write its designs)."""
+    from archdsl.space.loader import load_space
+
+    hint = "name the space file with --space-file FILE"
+    path = space_file if space_file is not None else rec.get("space")
+    if path is None:
+        raise ExploreError(f"study '{study}' does not record the space it explored", hint)
+    if not Path(path).is_file():
+        raise ExploreError(f"the space file '{path}' of study '{study}' is not there", hint)
+    return load_space(path, name=rec.get("space_name"), sources=sources)
 
 
 class _CallableModule(__import__("types").ModuleType):
