@@ -1,12 +1,5 @@
-"""``archdsl fmt``: rewrite spec files in the one canonical layout (docs/fmt.md).
-
-Files are read as ``archdsl check`` reads them (regular UTF-8 files only, the same size limit and
-diagnostics), folders are searched for ``*.arch`` as ``archdsl lint`` searches them, and a file is
-rewritten atomically, only when its layout changes. A file that does not parse is left untouched and
-its syntax error reported. Exit codes: 0 all formatted (or, with ``--check``/``--diff``, nothing
-would change); 1 a file would change (``--check``/``--diff``) or has errors; 2 usage error; 3 a file
-could not be written. ``archdsl fmt`` imports neither torch nor onnx.
-"""
+"""``archdsl fmt``: the command line (typer); what it does, and its exit codes, are in
+:mod:`archdsl.cli.formatting` (docs/fmt.md)."""
 
 from __future__ import annotations
 
