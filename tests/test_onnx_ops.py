@@ -101,6 +101,7 @@ SPECS = {
         body = conv(8, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) -> groupnorm(4) -> relu
                -> conv(8, k = (3, 1), s = (1, 2), d = 2, p = "same", groups = 2) -> bn(affine = false)
                -> drop_path(0.1) -> conv(8, k = 3, s = 2, p = "same") -> bn(affine = false) -> groupnorm(8)
+               -> conv(8, k = 3, d = (2, 1)) -> conv(8, k = (1, 3), d = (1, 2), p = "same", groups = 4)
                -> maxpool((3, 1), (2, 1), (1, 0)) -> avgpool((1, 2), ceil = true) -> groupnorm(1, eps = 0.001)
     """,
     "merges": """

@@ -22,8 +22,8 @@ def conv_sides(x, k, s, p, d):
     """A conv's zero padding as (top, bottom, left, right): docs/ir.md's forms, TensorFlow's rule for "same"."""
     if p == "same":
         out = []
-        for size, kk, ss in zip(x.shape[2:], pair(k), pair(s), strict=True):
-            total = max((math.ceil(size / ss) - 1) * ss + d * (kk - 1) + 1 - size, 0)
+        for size, kk, ss, dd in zip(x.shape[2:], pair(k), pair(s), pair(d), strict=True):
+            total = max((math.ceil(size / ss) - 1) * ss + dd * (kk - 1) + 1 - size, 0)
             out += [total // 2, total - total // 2]
         return tuple(out)
     if isinstance(p, int):
@@ -34,11 +34,11 @@ def conv_sides(x, k, s, p, d):
 def conv2d(x, w, b, s, p, d, groups):
     n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    sh, sw = pair(s)
+    (sh, sw), (dh, dw) = pair(s), pair(d)
     t, bo, le, r = conv_sides(x, (kh, kw), s, p, d)
     xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (le, r)))
-    ho = (h + t + bo - d * (kh - 1) - 1) // sh + 1
-    wo = (wd + le + r - d * (kw - 1) - 1) // sw + 1
+    ho = (h + t + bo - dh * (kh - 1) - 1) // sh + 1
+    wo = (wd + le + r - dw * (kw - 1) - 1) // sw + 1
     og = o // groups
     out = np.zeros((n, o, ho, wo))
     for g in range(groups):
@@ -46,7 +46,7 @@ def conv2d(x, w, b, s, p, d, groups):
         ws = w[g * og : (g + 1) * og]
         for i in range(kh):
             for j in range(kw):
-                patch = xs[:, :, i * d : i * d + sh * (ho - 1) + 1 : sh, j * d : j * d + sw * (wo - 1) + 1 : sw]
+                patch = xs[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw]
                 out[:, g * og : (g + 1) * og] += np.einsum("bchw,oc->bohw", patch, ws[:, :, i, j])
     if b is not None:
         out += b.reshape(1, -1, 1, 1)

@@ -55,6 +55,9 @@ CONVS = [
     'conv(16, k = (1, 7), s = (3, 2), d = 2, p = "same", groups = 8)',
     'conv(16, k = 4, s = 4, p = "same")',
     "conv(16, k = 2, p = 0)",
+    "conv(16, k = 3, d = (1, 2))",
+    'conv(16, k = (3, 5), s = 2, d = (2, 1), p = "same", groups = 2)',
+    "conv(16, k = 3, s = (2, 1), d = (3, 1), p = (0, 1, 2, 0))",
 ]
 
 
@@ -408,6 +411,7 @@ def test_merge_branches_leaves_non_square_convolutions_alone():
             "argument 'k' of 'conv': a tuple of 3 entries; give an integer or (height, width)",
         ),
         ("conv(8, k = (0, 3))", "E320", "argument 'k' of 'conv': every entry must be 1 or more, got (0, 3)"),
+        ("conv(8, k = 3, d = (1, 0))", "E320", "argument 'd' of 'conv': every entry must be 1 or more, got (1, 0)"),
         ("conv(8, k = 3, p = (1, -1))", "E320", "every entry must be 0 or more, got (1, -1)"),
         ("conv(8, k = 3, p = (1, 1, 1))", "E320", "a tuple of 3 entries; give an integer or (height, width) or (top"),
         ('conv(8, k = 3, p = "valid")', "E320", "argument 'p' of 'conv' must be one of 'same', got a string \"valid\""),

@@ -67,6 +67,7 @@ net opse {
     input image [4, 15, 17]
     body = conv(8, k = (1, 5), s = (2, 1), p = (0, 1, 2, 2)) -> groupnorm(4) -> relu
            -> conv(8, k = (3, 1), s = (2, 1), d = 2, p = "same", groups = 2) -> bn(affine = false)
+           -> conv(8, k = 3, d = (1, 2), p = "same") -> conv(8, k = (3, 1), d = (2, 1))
            -> drop_path(0.0) -> maxpool((3, 1), (2, 1), (1, 0)) -> conv(6, k = 3, s = 2, p = "same", bias = true)
            -> groupnorm(2, eps = 0.001) -> avgpool((1, 2), ceil = true) -> gap -> flatten
 }
@@ -109,16 +110,16 @@ def _pair(v):
 
 def _conv(x, p, a):
     """Zero padding first (each side as docs/ir.md says, TF's rule for "same"), then no padding."""
-    (kh, kw), (sh, sw) = p["weight"].shape[2:], _pair(a.s)
+    (kh, kw), (sh, sw), (dh, dw) = p["weight"].shape[2:], _pair(a.s), _pair(a.d)
     if a.p == "same":
         pads = []
-        for size, k, s in ((x.shape[3], kw, sw), (x.shape[2], kh, sh)):
-            total = max((math.ceil(size / s) - 1) * s + a.d * (k - 1) + 1 - size, 0)
+        for size, k, s, d in ((x.shape[3], kw, sw, dw), (x.shape[2], kh, sh, dh)):
+            total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
             pads += [total // 2, total - total // 2]
     else:
         q = (a.p,) * 4 if isinstance(a.p, int) else (a.p[0], a.p[0], a.p[1], a.p[1]) if len(a.p) == 2 else a.p
         pads = [q[2], q[3], q[0], q[1]]  # F.pad: left, right, top, bottom
-    return F.conv2d(F.pad(x, pads), p["weight"], p.get("bias"), (sh, sw), 0, a.d, a.groups)
+    return F.conv2d(F.pad(x, pads), p["weight"], p.get("bias"), (sh, sw), 0, (dh, dw), a.groups)
 
 
 def _layernorm(x, p, a, layout):

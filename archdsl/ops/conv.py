@@ -35,7 +35,7 @@ class ConvArgs(OpArgs):
         description='zero padding: an int, (height, width), (top, bottom, left, right) or "same"; '
         "default keeps the size at stride 1",
     )
-    d: int = Field(default=1, ge=1, description="dilation")
+    d: Window = Field(default=1, description="dilation: an int or (height, width)")
     groups: int = Field(default=1, ge=1, description="groups; groups = input channels is depthwise")
     bias: bool = Field(default=False, description="learn a bias")
 
@@ -49,16 +49,16 @@ def window_pads(a, x: TensorType, default) -> tuple[tuple[int, int, int, int], o
     """The padding of a sliding-window op on input ``x`` as (top, bottom, left, right), and the
     argument in its normal form (``"same"`` stays ``"same"``: it is computed per input size)."""
     (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
-    d = getattr(a, "d", 1)
+    dh, dw = axes(getattr(a, "d", 1))
     if a.p == "same":
-        return (*same_pads(x.h, kh, sh, d), *same_pads(x.w, kw, sw, d)), "same"
-    p = a.p if a.p is not None else default(kh, kw, sh, sw, d)
+        return (*same_pads(x.h, kh, sh, dh), *same_pads(x.w, kw, sw, dw)), "same"
+    p = a.p if a.p is not None else default(kh, kw, sh, sw, dh, dw)
     t, b, left, r = sides(p)
     return (t, b, left, r), compact_sides(t, b, left, r)
 
 
-def _default_pad(kh, kw, sh, sw, d):
-    return one_or_pair(conv_padding(kh, sh, d), conv_padding(kw, sw, d))
+def _default_pad(kh, kw, sh, sw, dh, dw):
+    return one_or_pair(conv_padding(kh, sh, dh), conv_padding(kw, sw, dw))
 
 
 def _conv_infer(a: ConvArgs, ins: list[TensorType]):
@@ -74,10 +74,10 @@ def _conv_infer(a: ConvArgs, ins: list[TensorType]):
     if a.c % a.groups:
         raise OpError(f"groups={a.groups} does not divide the {a.c} output channels", arg="groups", code="E404")
     (t, b, left, r), p = window_pads(a, x, _default_pad)
-    (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
-    a = a.model_copy(update={"p": p, "k": one_or_pair(kh, kw), "s": one_or_pair(sh, sw)})
-    h = spatial_out(x.h, kh, sh, t, a.d, axis="height", after=b)
-    w = spatial_out(x.w, kw, sw, left, a.d, axis="width", after=r)
+    (kh, kw), (sh, sw), (dh, dw) = axes(a.k), axes(a.s), axes(a.d)
+    a = a.model_copy(update={"p": p, "k": one_or_pair(kh, kw), "s": one_or_pair(sh, sw), "d": one_or_pair(dh, dw)})
+    h = spatial_out(x.h, kh, sh, t, dh, axis="height", after=b)
+    w = spatial_out(x.w, kw, sw, left, dw, axis="width", after=r)
     return TensorType(shape=(a.c, h, w)), a
 
 
@@ -135,8 +135,8 @@ def _conv_label(a: ConvArgs, ins) -> str:
     parts = [f"{'dw conv' if dw else 'conv'} {window_text(a.k)}", str(a.c)]
     if a.groups > 1 and not dw:
         parts.append(f"g{a.groups}")
-    if a.d > 1:
-        parts.append(f"dil {a.d}")
+    if a.d != 1:
+        parts.append(f"dil {a.d}" if isinstance(a.d, int) else f"dil {window_text(a.d)}")
     for extra in (stride_text(a.s), pad_text(a.p)):
         if extra:
             parts.append(extra)
@@ -186,7 +186,7 @@ OPS = [
         category="conv",
         doc="2-D convolution (PyTorch Conv2d); depthwise when groups equals the input channels",
         semantics="`Conv2d(in, c, k, stride=s, padding=p, dilation=d, groups=groups, bias=bias)`, zero padding; "
-        "`k`, `s` an int or (height, width); `p` an int, (height, width), (top, bottom, left, right) or "
+        "`k`, `s`, `d` an int or (height, width); `p` an int, (height, width), (top, bottom, left, right) or "
         "`\"same\"` (TensorFlow's, timm's `Conv2dSame`: output `ceil(size / s)`, the padding computed from each "
         "input's size, the odd row or column at the bottom or right)",
     ),

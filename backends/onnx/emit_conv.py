@@ -18,8 +18,8 @@ def emit_conv(b: Builder, node: Node, xs: list[str]) -> str:
         # TensorFlow's, for this input size (the ONNX input's size is the IR's: only the batch is
         # dynamic); auto_pad = SAME_UPPER would say the same, but onnxruntime refuses it with dilation
         x = b.types[node.inputs[0]]
-        (kh, kw), (sh, sw) = axes(a.k), axes(a.s)
-        (t, bottom), (left, r) = same_pads(x.h, kh, sh, a.d), same_pads(x.w, kw, sw, a.d)
+        (kh, kw), (sh, sw), (dh, dw) = axes(a.k), axes(a.s), axes(a.d)
+        (t, bottom), (left, r) = same_pads(x.h, kh, sh, dh), same_pads(x.w, kw, sw, dw)
         pads = [t, left, bottom, r] if (t, left, bottom, r) != (0, 0, 0, 0) else None
     elif a.p:
         t, bottom, left, r = sides(a.p)
@@ -31,7 +31,7 @@ def emit_conv(b: Builder, node: Node, xs: list[str]) -> str:
         kernel_shape=list(axes(a.k)),
         strides=list(axes(a.s)) if a.s != 1 else None,
         pads=pads,
-        dilations=[a.d, a.d] if a.d != 1 else None,
+        dilations=list(axes(a.d)) if a.d != 1 else None,
         group=a.groups if a.groups != 1 else None,
     )
 
