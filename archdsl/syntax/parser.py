@@ -45,16 +45,33 @@ def _fast_parser() -> FastParser:
     return FastParser(load_runtime())
 
 
+_new = object.__new__
+
+
+def _make_span(file: str, line: int, col: int, end_line: int, end_col: int) -> Span:
+    """``Span(file, line, col, end_line, end_col)``: the very object (the same ``__dict__``, in the
+    same order) without the frozen dataclass's ``__init__``, which sets each field through
+    ``object.__setattr__``; a parse makes one or two a token."""
+    s = _new(Span)
+    d = s.__dict__
+    d["file"] = file
+    d["line"] = line
+    d["col"] = col
+    d["end_line"] = end_line
+    d["end_col"] = end_col
+    return s
+
+
 def _span(file: str, tok) -> Span:
     """The span of a token (archdsl's or Lark's)."""
-    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+    return _make_span(file, tok.line, tok.column, tok.end_line, tok.end_column)
 
 
 def _meta_span(file: str, m) -> Span:
     """The span of a rule's positions (a fastbuild node or Lark's ``Meta``)."""
     if getattr(m, "empty", False):
         return Span(file, 1, 1, 1, 1)
-    return Span(file, m.line, m.column, m.end_line, m.end_column)
+    return _make_span(file, m.line, m.column, m.end_line, m.end_column)
 
 
 _LarkTree: type | None = None  # lark.Tree, set by build_ast (the only walk of Lark's trees)

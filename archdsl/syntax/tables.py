@@ -14,6 +14,10 @@ with. When any of them differs from what is running (an edited grammar, another 
 parser is built in memory instead, without any cache; ``tests/test_security_sources.py`` fails
 while the committed tables are stale.
 
+The same file holds, under ``runtime``, what archdsl's own LALR driver and contextual lexer read
+(:func:`runtime_tables`, :mod:`archdsl.syntax.lalr`): ``archdsl check`` parses with those and never
+imports Lark; the Lark parser made here is the reference and the formatter's.
+
 Lark numbers the LALR states differently from run to run, so :func:`tables_json` canonicalises
 them (states in breadth-first order from the start state, tokens and memoised rules sorted) to
 make the generated file reproducible and its staleness check a plain comparison.
