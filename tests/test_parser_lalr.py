@@ -200,10 +200,31 @@ def test_tables_made_for_another_grammar_are_read_off_a_built_parser(monkeypatch
     text = archdsl_grammars.grammar_text() + "\n// changed\n"
     monkeypatch.setattr(archdsl_grammars, "grammar_text", lambda name="arch.lark": text)
     runtime = lalr.load_runtime()
-    shipped = json.loads(archdsl_grammars.read_text(lalr.TABLES_FILE))["runtime"]
+    shipped = json.loads(archdsl_grammars.read_text(lalr.RUNTIME_FILE))["runtime"]
     assert runtime.rules == shipped["rules"] and len(runtime.states) == len(shipped["states"])
     spec = (ROOT / "specs" / "attendnext.arch").read_text(encoding="utf-8")
     ast_new = _fast_parser().parse(spec, _ToAst("a.arch", spec))
     from archdsl.syntax.fastbuild import FastParser
 
     assert FastParser(runtime).parse(spec, _ToAst("a.arch", spec)) == ast_new
+
+
+def test_the_shipped_runtime_tables_are_those_of_the_grammar():
+    """Stale runtime tables fail here: regenerate them with scripts/gen_parser_tables.py."""
+    from archdsl_grammars import grammar_text
+
+    from archdsl.syntax.lalr import RUNTIME_FILE
+    from archdsl.syntax.tables import runtime_json
+
+    assert runtime_json(grammar_text()) == (ROOT / "grammars" / RUNTIME_FILE).read_text(encoding="utf-8")
+
+
+def test_damaged_runtime_tables_are_read_off_a_built_parser(monkeypatch):
+    import archdsl_grammars
+
+    from archdsl.syntax import lalr
+
+    original = archdsl_grammars.read_text
+    monkeypatch.setattr(archdsl_grammars, "read_text", lambda n: "{" if n == lalr.RUNTIME_FILE else original(n))
+    runtime = lalr.load_runtime()
+    assert runtime.rules == _fast_parser().runtime.rules

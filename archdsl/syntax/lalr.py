@@ -4,7 +4,7 @@ Importing Lark costs more than the whole parse of a typical spec, and its parser
 object, a lexer generator, a callback dict keyed by rule objects) most of the parse of a large one.
 Lark stays the generator of the tables and the reference implementation: ``scripts/
 gen_parser_tables.py`` reads the tables and the contextual lexer off a Lark parser
-(:func:`archdsl.syntax.tables.runtime_tables`, the ``runtime`` part of ``grammars/arch_tables.json``)
+(:func:`archdsl.syntax.tables.runtime_tables`, written to ``grammars/arch_runtime.json``)
 and this module replays them exactly:
 
 * the lexer of each parser state is the one Lark's ``ContextualLexer`` made for it: the state's
@@ -33,7 +33,8 @@ import json
 import re
 from typing import Any
 
-TABLES_FILE = "arch_tables.json"  # in the package archdsl_grammars (grammars/)
+TABLES_FILE = "arch_tables.json"  # Lark's tables, in the package archdsl_grammars (grammars/)
+RUNTIME_FILE = "arch_runtime.json"  # this module's, read off the parser those load into
 TABLES_FORMAT = 1
 
 __all__ = ["Runtime", "SyntaxFailure", "Token", "UnexpectedChars", "UnexpectedTok", "load_runtime"]
@@ -309,13 +310,14 @@ class Runtime:
 
 
 def load_runtime() -> Runtime:
-    """The runtime tables shipped in ``grammars/arch_tables.json`` when they were made from the
-    grammar that is installed; else (an edited grammar) read off a parser Lark builds in memory."""
+    """The runtime tables shipped in ``grammars/arch_runtime.json`` when they were made from the
+    grammar that is installed (its sha256; the Lark version does not matter: nothing of Lark runs);
+    else (an edited grammar, a damaged file) read off a parser Lark builds in memory."""
     from archdsl_grammars import grammar_text, read_text
 
     grammar = grammar_text()
     try:
-        doc = json.loads(read_text(TABLES_FILE))
+        doc = json.loads(read_text(RUNTIME_FILE))
         if doc.get("format") == TABLES_FORMAT and doc.get("grammar_sha256") == _sha256(grammar):
             return Runtime(doc["runtime"])
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):

@@ -14,9 +14,10 @@ with. When any of them differs from what is running (an edited grammar, another 
 parser is built in memory instead, without any cache; ``tests/test_security_sources.py`` fails
 while the committed tables are stale.
 
-The same file holds, under ``runtime``, what archdsl's own LALR driver and contextual lexer read
-(:func:`runtime_tables`, :mod:`archdsl.syntax.lalr`): ``archdsl check`` parses with those and never
-imports Lark; the Lark parser made here is the reference and the formatter's.
+Next to it, ``grammars/arch_runtime.json`` holds what archdsl's own LALR driver and contextual lexer
+read (:func:`runtime_json`, :mod:`archdsl.syntax.lalr`), taken from the parser these tables load
+into: ``archdsl check`` parses with those and never imports Lark; the Lark parser made here is the
+reference and the formatter's.
 
 Lark numbers the LALR states differently from run to run, so :func:`tables_json` canonicalises
 them (states in breadth-first order from the start state, tokens and memoised rules sorted) to
@@ -77,10 +78,16 @@ def tables_json(grammar: str) -> str:
     loaded = load_tables(text, grammar)
     if loaded is None or _serialized(loaded) != {"data": doc["data"], "memo": doc["memo"]}:
         raise AssertionError("the parse tables do not survive a JSON round trip")
-    # what archdsl's own LALR driver and lexer read (archdsl/syntax/lalr.py), taken from the parser
-    # that the tables just loaded into, so that its states are the stored ones
-    doc["runtime"] = runtime_tables(loaded)
-    return json.dumps(doc, sort_keys=True, indent=0, separators=(",", ":"), ensure_ascii=True) + "\n"
+    return text
+
+
+def runtime_json(grammar: str) -> str:
+    """The JSON text of what archdsl's own LALR driver and lexer read (``grammars/arch_runtime.json``),
+    taken from the parser that the canonical tables load into, so that its states are the stored ones."""
+    loaded = load_tables(tables_json(grammar), grammar)
+    assert loaded is not None
+    doc = {**_key(grammar), "runtime": runtime_tables(loaded)}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
 
 
 def runtime_tables(parser: Lark) -> dict[str, Any]:
