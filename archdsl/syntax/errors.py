@@ -1,14 +1,19 @@
 """Syntax errors in words: what the parser met, what it expected (``expected ')' or ','``), the
-bracket left open at the end of the file, reserved words used as names."""
+bracket left open at the end of the file, reserved words used as names.
+
+The errors come from archdsl's parser (:mod:`archdsl.syntax.lalr`) or, on the reference path, from
+Lark's; both carry the same attributes. Lark is not imported for archdsl's own.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import TerminalDef, Token
+from typing import TYPE_CHECKING, Any
 
 from archdsl.diagnostics import Diagnostic, Span
+
+if TYPE_CHECKING:
+    from lark.lexer import TerminalDef
 
 KEYWORDS = [
     "import",
@@ -77,7 +82,7 @@ def describe_expected(expected: set[str] | list[str], terminals: Sequence[Termin
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _token_text(tok: Token) -> str:
+def _token_text(tok) -> str:
     if tok.type == "$END":
         return "end of file"
     return f"'{tok}'"
@@ -114,11 +119,27 @@ def _unclosed_note(text: str, file: str) -> str | None:
     return None
 
 
-def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str, terminals: Sequence[TerminalDef]) -> Diagnostic:
-    """The diagnostic for one of Lark's syntax errors; ``terminals`` are the parser's."""
+def _kind(exc: Any) -> str:
+    """ "chars", "token", "eof" or "" (archdsl's errors say it; Lark's by their class)."""
+    kind = getattr(exc, "kind", None)
+    if kind is not None:
+        return kind
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    if isinstance(exc, UnexpectedCharacters):
+        return "chars"
+    if isinstance(exc, UnexpectedToken):
+        return "token"
+    return "eof" if isinstance(exc, UnexpectedEOF) else ""
+
+
+def syntax_diagnostic(exc: Any, text: str, file: str, terminals: Sequence[TerminalDef]) -> Diagnostic:
+    """The diagnostic for a syntax error (archdsl's :class:`archdsl.syntax.lalr.SyntaxFailure` or
+    Lark's ``UnexpectedInput``); ``terminals`` are the parser's."""
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
-    if isinstance(exc, UnexpectedCharacters):
+    kind = _kind(exc)
+    if kind == "chars":
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
         help = None
         if ch == "'":
@@ -126,10 +147,10 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str, terminals: Seq
         elif ch in "{}[]()" or exc.allowed:
             help = f"expected {describe_expected(exc.allowed, terminals)}" if exc.allowed else None
         return Diagnostic("E101", f"unexpected character '{ch}'", Span(file, line, col, line, col + 1), help=help)
-    if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
+    if kind in ("token", "eof"):
         tok = getattr(exc, "token", None)
         expected = set(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or [])
-        if isinstance(exc, UnexpectedToken) and exc.accepts:
+        if kind == "token" and exc.accepts:
             expected = set(exc.accepts)
         at_end = tok is None or tok.type == "$END"
         notes: tuple[str, ...] = ()

@@ -1,30 +1,32 @@
-"""Parse archdsl text into the AST, turning Lark's exceptions into located diagnostics.
+"""Parse archdsl text into the AST, turning syntax errors into located diagnostics.
 
-The Lark parser (LALR, contextual lexer, positions propagated) is made once per process from the
-parse tables shipped in the ``archdsl_grammars`` package (``archdsl/syntax/tables.py``). Syntax
-errors become E1xx diagnostics that say, in words, what was expected where
-(:mod:`archdsl.syntax.errors`).
+:func:`parse_text` runs archdsl's own LALR driver and contextual lexer (:mod:`archdsl.syntax.lalr`,
+Lark's algorithm over the parse tables shipped in the ``archdsl_grammars`` package) with the AST
+built while parsing (:mod:`archdsl.syntax.fastbuild`); it never imports Lark. Lark's own parser
+(:func:`_parser`, loaded from the same tables by ``archdsl/syntax/tables.py``) is the reference and
+what the formatter's concrete syntax uses (:func:`parse_tree`, :func:`build_ast`). Syntax errors
+become E1xx diagnostics that say, in words, what was expected where (:mod:`archdsl.syntax.errors`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedInput, VisitError
+from typing import TYPE_CHECKING, Any
 
 from archdsl.diagnostics import DiagnosticError, Span, error, line_col, normalize_source
 from archdsl.syntax import ast
 from archdsl.syntax.errors import KEYWORDS, syntax_diagnostic
 from archdsl.syntax.fastbuild import FastParser
-from archdsl.syntax.tables import make_parser
+from archdsl.syntax.lalr import SyntaxFailure, Token, load_runtime
+
+if TYPE_CHECKING:
+    from lark import Lark, Tree
 
 MAX_NUMBER_DIGITS = 18
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # checked where text enters: archdsl/resolve/program.py
-# Parsing costs about 50 µs a token (Lark's LALR parser and the AST), so the size limit alone would
-# let one file cost a minute and a gigabyte; the token limit keeps a file to a few seconds.
+# Parsing costs a few µs a token (the LALR parser and the AST), so the size limit alone would let
+# one file cost seconds and hundreds of megabytes; the token limit keeps a file to well under one.
 MAX_TOKENS = 50_000
 # roughly Lark's tokens (a comment or a string is one), counted before any parsing
 _TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|//|\*\*|[^\sA-Za-z0-9_.]')
@@ -32,21 +34,47 @@ _TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|->|[=!<>]=|/
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """Lark's parser (the reference; the formatter's): imports Lark."""
+    from archdsl.syntax.tables import make_parser
+
     return make_parser()  # from the shipped tables; never a cache file (see archdsl/syntax/tables.py)
 
 
 @functools.lru_cache(maxsize=1)
 def _fast_parser() -> FastParser:
-    return FastParser(_parser())
+    return FastParser(load_runtime())
 
 
-def _span(file: str, meta_or_tok) -> Span:
-    if isinstance(meta_or_tok, Token):
-        return Span(file, meta_or_tok.line, meta_or_tok.column, meta_or_tok.end_line, meta_or_tok.end_column)
-    m = meta_or_tok
+_new = object.__new__
+
+
+def _make_span(file: str, line: int, col: int, end_line: int, end_col: int) -> Span:
+    """``Span(file, line, col, end_line, end_col)``: the very object (the same ``__dict__``, in the
+    same order) without the frozen dataclass's ``__init__``, which sets each field through
+    ``object.__setattr__``; a parse makes one or two a token."""
+    s = _new(Span)
+    d = s.__dict__
+    d["file"] = file
+    d["line"] = line
+    d["col"] = col
+    d["end_line"] = end_line
+    d["end_col"] = end_col
+    return s
+
+
+def _span(file: str, tok) -> Span:
+    """The span of a token (archdsl's or Lark's)."""
+    return _make_span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _meta_span(file: str, m) -> Span:
+    """The span of a rule's positions (a fastbuild node or Lark's ``Meta``)."""
     if getattr(m, "empty", False):
         return Span(file, 1, 1, 1, 1)
-    return Span(file, m.line, m.column, m.end_line, m.end_column)
+    return _make_span(file, m.line, m.column, m.end_line, m.end_column)
+
+
+_LarkTree: type | None = None  # lark.Tree, set by build_ast (the only walk of Lark's trees)
 
 
 def _parse_number(tok: Token, file: str) -> int | float:
@@ -110,7 +138,7 @@ class _ToAst:
 
     def transform(self, tree: Tree):
         methods = self._methods
-        kids = [self.transform(c) if type(c) is Tree else c for c in tree.children]
+        kids = [self.transform(c) if type(c) is _LarkTree else c for c in tree.children]
         f = methods.get(tree.data)
         if f is None:
             f = methods[tree.data] = getattr(self, tree.data, None) or functools.partial(_default, tree.data)
@@ -133,7 +161,7 @@ class _ToAst:
             prev = span
 
     def sp(self, meta) -> Span:
-        return _span(self.file, meta)
+        return _meta_span(self.file, meta)
 
     def tsp(self, tok: Token) -> Span:
         return _span(self.file, tok)
@@ -279,7 +307,7 @@ class _ToAst:
         label = None
         cond = None
         rest = list(ch)
-        if isinstance(rest[0], Token):
+        if not isinstance(rest[0], ast.Pipeline):  # the label, a token
             label = str(rest.pop(0))
         pipe = rest.pop(0)
         if rest:
@@ -350,12 +378,17 @@ class _ToAst:
 
 
 def _default(data, meta, children) -> Tree:
+    from lark import Tree
+
     return Tree(data, children, meta)
 
 
 def count_tokens(text: str, limit: int) -> tuple[int, int | None]:
-    """The tokens of ``text`` (roughly as Lark counts them), and the offset of the first one past
-    ``limit`` (None when there is none). Scans no further than that token."""
+    """The tokens of ``text`` (roughly as Lark counts them, at most ``limit`` + 1), and the offset of
+    the first one past ``limit`` (None when there is none)."""
+    total = _TOKEN_RE.subn("", text)[1]  # counted in C; the matches are not kept
+    if total <= limit:
+        return total, None
     n = 0
     for n, m in enumerate(_TOKEN_RE.finditer(text), 1):
         if n > limit:
@@ -393,10 +426,11 @@ def parse_text(text: str, file: str = "<input>") -> ast.Module:
     """
     text = normalize_source(text)
     check_source(text, file)
+    fast = _fast_parser()
     try:
-        return _fast_parser().parse(text, _ToAst(file, text))  # the AST straight from the parser
-    except UnexpectedInput as exc:
-        raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
+        return fast.parse(text, _ToAst(file, text))  # the AST straight from the parser
+    except SyntaxFailure as exc:
+        raise DiagnosticError(syntax_diagnostic(exc, text, file, fast.terminals)) from None
     except RecursionError:
         raise error("E106", "the spec is nested too deeply", Span(file, 1, 1, 1, 2)) from None
 
@@ -422,6 +456,11 @@ def build_ast(tree: Tree, text: str, file: str) -> ast.Module:
     Split from :func:`parse_text` for callers that parse by other means (``archdsl/syntax/concrete.py``
     keeps the token stream for the formatter) but must accept and refuse exactly what it does.
     """
+    global _LarkTree
+    from lark import Tree
+    from lark.exceptions import VisitError
+
+    _LarkTree = Tree
     try:
         return _ToAst(file, text).transform(tree)
     except VisitError as exc:

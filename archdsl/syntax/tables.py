@@ -14,6 +14,11 @@ with. When any of them differs from what is running (an edited grammar, another 
 parser is built in memory instead, without any cache; ``tests/test_security_sources.py`` fails
 while the committed tables are stale.
 
+Next to it, ``grammars/arch_runtime.json`` holds what archdsl's own LALR driver and contextual lexer
+read (:func:`runtime_json`, :mod:`archdsl.syntax.lalr`), taken from the parser these tables load
+into: ``archdsl check`` parses with those and never imports Lark; the Lark parser made here is the
+reference and the formatter's.
+
 Lark numbers the LALR states differently from run to run, so :func:`tables_json` canonicalises
 them (states in breadth-first order from the start state, tokens and memoised rules sorted) to
 make the generated file reproducible and its staleness check a plain comparison.
@@ -29,8 +34,8 @@ from typing import Any
 import lark
 from lark import Lark
 
-FORMAT = 1
-TABLES_FILE = "arch_tables.json"
+from archdsl.syntax.lalr import TABLES_FILE
+from archdsl.syntax.lalr import TABLES_FORMAT as FORMAT
 
 # The options of the one parser archdsl uses. Never add ``cache``: see the module docstring.
 PARSER_OPTIONS: dict[str, Any] = {
@@ -74,6 +79,93 @@ def tables_json(grammar: str) -> str:
     if loaded is None or _serialized(loaded) != {"data": doc["data"], "memo": doc["memo"]}:
         raise AssertionError("the parse tables do not survive a JSON round trip")
     return text
+
+
+def runtime_json(grammar: str) -> str:
+    """The JSON text of what archdsl's own LALR driver and lexer read (``grammars/arch_runtime.json``),
+    taken from the parser that the canonical tables load into, so that its states are the stored ones."""
+    loaded = load_tables(tables_json(grammar), grammar)
+    assert loaded is not None
+    doc = {**_key(grammar), "runtime": runtime_tables(loaded)}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
+
+
+def runtime_tables(parser: Lark) -> dict[str, Any]:
+    """The tables of :mod:`archdsl.syntax.lalr` (a Lark-free LALR driver and contextual lexer) read off
+    a Lark parser: its parse table with rules by number, and its contextual lexer's per-state
+    lexers exactly as Lark built them (terminal order, the keywords folded into ``NAME``, the
+    newline-carrying and the ignored terminals). Plain lists and dicts, JSON as they are."""
+    from lark.lexer import UnlessCallback
+    from lark.parsers.lalr_analysis import Shift
+
+    frontend = parser.parser
+    table = frontend.parser.parser.parse_table
+    clex = frontend.lexer
+    rules: list = []
+    rule_ids: dict = {}
+    for r in [*parser.rules, *(a for acts in table.states.values() for k, (t, a) in acts.items() if t is not Shift)]:
+        if r not in rule_ids:
+            rule_ids[r] = len(rules)
+            rules.append(
+                {
+                    "origin": r.origin.name,
+                    "alias": r.alias,
+                    "template_source": r.options.template_source,
+                    "expand1": bool(r.options.expand1),
+                    "keep_all_tokens": bool(r.options.keep_all_tokens),
+                    "expansion": [[s.name, s.is_term, bool(s.is_term and s.filter_out)] for s in r.expansion],
+                }
+            )
+    if sorted(table.states) != list(range(len(table.states))):
+        raise AssertionError("the LALR states are not numbered 0..n-1")
+    states = [
+        {sym: (arg if act is Shift else -1 - rule_ids[arg]) for sym, (act, arg) in table.states[s].items()}
+        for s in range(len(table.states))
+    ]
+    terminals = sorted(
+        parser.terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+    )
+    lexers: list = []
+    lexer_ids: dict[int, int] = {}
+
+    def lexer_id(lx) -> int:
+        if id(lx) in lexer_ids:
+            return lexer_ids[id(lx)]
+        scanner = lx.scanner
+        names = [t.name for t in scanner.terminals]
+        pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in scanner.terminals)
+        if [m.pattern for m in scanner._mres] != [pattern] or lx.g_regex_flags or lx.use_bytes:
+            raise AssertionError("a lexer that archdsl/syntax/lalr.py cannot reproduce")
+        unless: dict[str, dict[str, str]] = {}
+        for name, cb in lx.callback.items():
+            if not isinstance(cb, UnlessCallback) or any(t.pattern.flags for t in cb.scanner.terminals):
+                raise AssertionError(f"a lexer callback that archdsl/syntax/lalr.py cannot reproduce: {name}")
+            words: dict[str, str] = {}
+            for t in cb.scanner.terminals:
+                words.setdefault(t.pattern.value, t.name)  # the first alternative that matches wins
+            unless[name] = words
+        lexers.append(
+            {
+                "terminals": names,
+                "unless": unless,
+                "newline": sorted(lx.newline_types),
+                "ignore": sorted(lx.ignore_types),
+            }
+        )
+        lexer_ids[id(lx)] = len(lexers) - 1
+        return lexer_ids[id(lx)]
+
+    state_lexers = [lexer_id(clex.lexers[s]) for s in range(len(states))]
+    return {
+        "rules": rules,
+        "states": states,
+        "start": table.start_states["start"],
+        "end": table.end_states["start"],
+        "terminals": [[t.name, t.pattern.type, t.pattern.value, t.pattern.to_regexp()] for t in terminals],
+        "lexers": lexers,
+        "state_lexers": state_lexers,
+        "root_lexer": lexer_id(clex.root_lexer),
+    }
 
 
 def _serialized(parser: Lark) -> dict[str, Any]:
