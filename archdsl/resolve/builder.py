@@ -2,10 +2,11 @@
 
 Everything the resolver makes goes through a :class:`Builder`: an op from values that are already
 bound (:meth:`Builder.op` validates them against the op's schema, infers the output type and adds
-the node; each distinct call is computed once, :mod:`archdsl.resolve.opcache`), a node whose arguments are already validated (:meth:`Builder.emit`, the joins of
-columns and residuals), a scope. Every unit of expansion work (a stage, a repeat iteration, a
-column, a block use, an op) is a :meth:`Builder.step` charged to the budget, which the resolver
-shares between all the nets it resolves (E506 when spent).
+the node; each distinct call is computed once, :mod:`archdsl.resolve.opcache`), a node whose
+arguments are already validated (:meth:`Builder.emit`, the joins of columns and residuals), a
+scope. Every unit of expansion work (a stage, a repeat iteration, a column, a block use, an op) is
+a :meth:`Builder.step` charged to the budget, which the resolver shares between all the nets it
+resolves (E506 when spent).
 """
 
 from __future__ import annotations
