@@ -52,7 +52,10 @@ class Builder:
 
     def step(self, span: Span | None, path: str = "") -> None:
         """One unit of work, and one more per PATH_CHARS characters of the path it builds or keeps."""
-        self.budget.spend(span, 1 + len(path) // PATH_CHARS)
+        budget = self.budget
+        budget.left -= 1 + len(path) // PATH_CHARS  # Budget.spend, inlined (the hot path)
+        if budget.left < 0:
+            budget.spend(span, 0)  # raises E506
 
     def scope(self, scope: Scope) -> None:
         self.step(scope.span, scope.path)
@@ -66,7 +69,7 @@ class Builder:
                 f"'{op}' makes a tensor of {out.numel:,} elements, above the limit of {self.limits.max_elements:,}",
                 span,
             )
-        if out.layout != "vec" and any(d > self.limits.max_dim for d in out.shape):
+        if out.layout != "vec" and out.shape and max(out.shape) > self.limits.max_dim:
             raise error(
                 "E501", f"'{op}' makes a tensor {out} with a dimension above the limit of {self.limits.max_dim:,}", span
             )

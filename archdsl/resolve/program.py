@@ -27,6 +27,7 @@ from archdsl.diagnostics import (
 )
 from archdsl.fileio import InputError, read_input
 from archdsl.ops import OPS
+from archdsl.resolve.gcpause import paused_gc
 from archdsl.syntax import ast, parse_text
 from archdsl.syntax.parser import MAX_SOURCE_BYTES, MAX_TOKENS, count_tokens, too_many_tokens
 
@@ -169,6 +170,13 @@ def load_program(
     ``parse`` (text, label) → module parses each file; the language server passes one that reuses
     the unchanged definitions of the previous parse (``archdsl/lsp/incremental.py``).
     """
+    with paused_gc():
+        return _load_program(path, text, sources, parse)
+
+
+def _load_program(
+    path: str | Path, text: str | None, sources: SourceMap | None, parse: Callable[[str, str], ast.Module]
+) -> Program:
     sources = sources if sources is not None else SourceMap()
     path = Path(path)
     label = str(path)
