@@ -291,15 +291,25 @@ def check_names(sig: Signature, names: Sequence[str], span: Span | None) -> None
         raise sig.unknown(unknown[0], span)
 
 
-@functools.cache
+_OP_SIGNATURES: dict[int, tuple[OpSpec, Signature]] = {}  # by id(spec); the spec is kept, so its id stays its own
+
+
 def op_signature(spec: OpSpec) -> Signature:
-    """An op's arguments are its schema's fields (without the ``op`` tag), in the schema's order."""
+    """An op's arguments are its schema's fields (without the ``op`` tag), in the schema's order.
+
+    Made once per op (every op call asks; a dict by identity, since hashing an OpSpec hashes all
+    of its fields)."""
+    done = _OP_SIGNATURES.get(id(spec))
+    if done is not None and done[0] is spec:
+        return done[1]
     params = tuple(
         Param(k, required=f.is_required(), annotation=f.annotation, doc=f.description)
         for k, f in spec.args.model_fields.items()
         if k != "op"
     )
-    return Signature("op", spec.name, params, tuple(spec.positional), inputs=VARIADIC if spec.variadic else PIPELINE)
+    sig = Signature("op", spec.name, params, tuple(spec.positional), inputs=VARIADIC if spec.variadic else PIPELINE)
+    _OP_SIGNATURES[id(spec)] = (spec, sig)
+    return sig
 
 
 def def_signature(kind: str, name: str, params: Sequence[ast.Param]) -> Signature:

@@ -2,24 +2,24 @@
 
 Everything the resolver makes goes through a :class:`Builder`: an op from values that are already
 bound (:meth:`Builder.op` validates them against the op's schema, infers the output type and adds
-the node), a node whose arguments are already validated (:meth:`Builder.emit`, the joins of
-columns and residuals), a scope. Every unit of expansion work (a stage, a repeat iteration, a
-column, a block use, an op) is a :meth:`Builder.step` charged to the budget, which the resolver
-shares between all the nets it resolves (E506 when spent).
+the node; each distinct call is computed once, :mod:`archdsl.resolve.opcache`), a node whose
+arguments are already validated (:meth:`Builder.emit`, the joins of columns and residuals), a
+scope. Every unit of expansion work (a stage, a repeat iteration, a column, a block use, an op) is
+a :meth:`Builder.step` charged to the budget, which the resolver shares between all the nets it
+resolves (E506 when spent).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from archdsl.diagnostics import DiagnosticError, Span, error
 from archdsl.ir import Node, Scope, trusted_node
-from archdsl.ops import OpError, OpSpec, TensorType
+from archdsl.ops import OpSpec, TensorType
 from archdsl.resolve.diag import validation_diag
 from archdsl.resolve.frame import seg_join
 from archdsl.resolve.limits import Budget, Limits
+from archdsl.resolve.opcache import infer_op
 from archdsl.resolve.values import TensorVal
 
 PATH_CHARS = 128
@@ -52,7 +52,10 @@ class Builder:
 
     def step(self, span: Span | None, path: str = "") -> None:
         """One unit of work, and one more per PATH_CHARS characters of the path it builds or keeps."""
-        self.budget.spend(span, 1 + len(path) // PATH_CHARS)
+        budget = self.budget
+        budget.left -= 1 + len(path) // PATH_CHARS  # Budget.spend, inlined (the hot path)
+        if budget.left < 0:
+            budget.spend(span, 0)  # raises E506
 
     def scope(self, scope: Scope) -> None:
         self.step(scope.span, scope.path)
@@ -66,7 +69,7 @@ class Builder:
                 f"'{op}' makes a tensor of {out.numel:,} elements, above the limit of {self.limits.max_elements:,}",
                 span,
             )
-        if out.layout != "vec" and any(d > self.limits.max_dim for d in out.shape):
+        if out.layout != "vec" and out.shape and max(out.shape) > self.limits.max_dim:
             raise error(
                 "E501", f"'{op}' makes a tensor {out} with a dimension above the limit of {self.limits.max_dim:,}", span
             )
@@ -112,20 +115,31 @@ class Builder:
                         spans.get(k, span),
                         help="sizes this large are refused before anything is built",
                     )
-        try:
-            args = spec.args(**values)
-        except ValidationError as exc:
-            raise DiagnosticError([validation_diag(spec, e, spans, span) for e in exc.errors()]) from None
-        try:
-            out, args = spec.infer(args, [t.type for t in ins])
-        except OpError as exc:
+        r = infer_op(spec, values, [t.type for t in ins])
+        if r.errors is not None:
+            raise DiagnosticError([validation_diag(spec, e, spans, span) for e in r.errors])
+        if r.op_error is not None:
+            exc = r.op_error
             where = spans.get(exc.arg, span) if exc.arg else span
-            raise error(exc.code, f"{context or spec.name}: {exc.message}", where, help=exc.help) from None
-        return self.emit(spec, args, ins, out, path, span)
+            raise error(exc.code, f"{context or spec.name}: {exc.message}", where, help=exc.help)
+        return self._node(spec, r.args, ins, r.out, r.params, r.macs, path, span)
 
     def emit(self, spec: OpSpec, args: Any, ins: list[TensorVal], out: TensorType, path: str, span: Span) -> TensorVal:
         """A node whose arguments are validated and whose output type is known."""
         types = [t.type for t in ins]
+        return self._node(spec, args, ins, out, spec.params(args, types, out), spec.macs(args, types, out), path, span)
+
+    def _node(
+        self,
+        spec: OpSpec,
+        args: Any,
+        ins: list[TensorVal],
+        out: TensorType,
+        params: int,
+        macs: int,
+        path: str,
+        span: Span,
+    ) -> TensorVal:
         self.add(
             trusted_node(  # Node.model_construct, faster: the values are checked
                 id=path,
@@ -133,8 +147,8 @@ class Builder:
                 args=args,
                 inputs=tuple(t.ref for t in ins),
                 out=out,
-                params=spec.params(args, types, out),
-                macs=spec.macs(args, types, out),
+                params=params,
+                macs=macs,
                 span=span,
             )
         )

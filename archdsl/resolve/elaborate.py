@@ -86,7 +86,7 @@ class Elaborator:
                     help = f"'{name}' is an op or block; in an argument, write a value"
                 raise error("E202", f"unknown name '{name}'", span, help=help)
 
-            frame.evaluator = Evaluator(lookup, self.is_callable, tick=self.budget.spend)
+            frame.evaluator = Evaluator(lookup, self.is_callable, budget=self.budget)
         return frame.evaluator
 
     def check_name(self, name: str, span: Span) -> None:

@@ -19,6 +19,7 @@ from archdsl.resolve.functions import (
     scale_channels,
     scale_depth,
 )
+from archdsl.resolve.limits import Budget
 from archdsl.resolve.values import POISON, Poisoned, TensorVal, got, is_number, show, type_name
 from archdsl.syntax import ast
 
@@ -27,7 +28,7 @@ class Evaluator:
     """Evaluates expressions against a lookup function for names.
 
     ``is_callable`` says whether a name is an op or block (for the help of an unknown function).
-    ``tick`` (when given) is called with the span of every expression node evaluated, so the
+    ``budget`` (when given) is charged one step for every expression node evaluated, so the
     resolver can charge long expressions, evaluated once per repetition, to its work budget.
     """
 
@@ -35,11 +36,11 @@ class Evaluator:
         self,
         lookup: Callable[[str, Span], Any],
         is_callable: Callable[[str], bool] | None = None,
-        tick: Callable[[Span], None] | None = None,
+        budget: Budget | None = None,
     ):
         self.lookup = lookup
         self.is_callable = is_callable or (lambda name: False)
-        self.tick = tick
+        self.budget = budget
 
     def eval(self, e: ast.Expr) -> Any:
         try:
@@ -48,8 +49,16 @@ class Evaluator:
             raise error("E106", "the expression is nested too deeply", e.span) from None
 
     def _eval(self, e: ast.Expr) -> Any:
-        if self.tick is not None:
-            self.tick(e.span)
+        budget = self.budget
+        if budget is not None:
+            budget.left -= 1  # Budget.spend, inlined (every expression node)
+            if budget.left < 0:
+                budget.spend(e.span, 0)  # raises E506
+        t = type(e)  # the two commonest first, by exact type; subclasses go the isinstance way below
+        if t is ast.Name:
+            return self.lookup(e.id, e.span)
+        if t is ast.Num:
+            return e.value
         if isinstance(e, (ast.Num, ast.Str, ast.Const)):
             return e.value
         if isinstance(e, ast.Name):

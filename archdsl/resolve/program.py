@@ -25,6 +25,7 @@ from archdsl.diagnostics import (
     normalize_source,
 )
 from archdsl.ops import OPS
+from archdsl.resolve.gcpause import paused_gc
 from archdsl.syntax import ast, parse_text
 from archdsl.syntax.parser import MAX_SOURCE_BYTES, MAX_TOKENS, count_tokens, too_many_tokens
 from archdsl.syntax.sources import read_spec
@@ -98,6 +99,13 @@ def load_program(
     ``parse`` (text, label) → module parses each file; the language server passes one that reuses
     the unchanged definitions of the previous parse (``archdsl/lsp/incremental.py``).
     """
+    with paused_gc():
+        return _load_program(path, text, sources, parse)
+
+
+def _load_program(
+    path: str | Path, text: str | None, sources: SourceMap | None, parse: Callable[[str, str], ast.Module]
+) -> Program:
     sources = sources if sources is not None else SourceMap()
     path = Path(path)
     label = str(path)

@@ -19,6 +19,7 @@ from archdsl.resolve.builder import Builder
 from archdsl.resolve.elaborate import Elaborator, check_dup_params
 from archdsl.resolve.expr import Evaluator, expect_int
 from archdsl.resolve.frame import Frame
+from archdsl.resolve.gcpause import paused_gc
 from archdsl.resolve.limits import DEFAULT_LIMITS, Budget, Limits
 from archdsl.resolve.program import Program
 from archdsl.resolve.suggest import NameIndex, suggest
@@ -57,7 +58,8 @@ class Resolver:
     ) -> Graph:
         """Resolve one net into a validated Graph; raises DiagnosticError with every error found."""
         try:
-            return self._resolve(net, overrides, input_shape)
+            with paused_gc():
+                return self._resolve(net, overrides, input_shape)
         except RecursionError:
             ndef = self.prog.nets.get(net)
             raise error(
