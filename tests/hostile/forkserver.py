@@ -34,12 +34,13 @@ dies, the case it was running fails and the next case starts a new server.
 
 Protocol (a ``SOCK_SEQPACKET`` socket pair, one JSON message each way per case): the request
 ``{"argv": [...], "cwd": "...", "module": "archdsl", "wall": seconds}`` carries two file
-descriptors (stdin, output); the reply is ``{"status", "maxrss", "unshared", "cpu", "seconds",
-"timed_out"}`` (sizes in KiB).
+descriptors (stdin, output: stdout and stderr) or three (stdin, stdout, stderr); the reply is
+``{"status", "maxrss", "unshared", "cpu", "seconds", "timed_out"}`` (sizes in KiB).
 The server's first message is ``{"ready": true, "cpu": start-up CPU seconds}``.
 
 Cases that set environment variables, feed stdin, or ask for a fresh interpreter (``fresh``) do
-not come here: tests/hostile/harness.py runs them as fresh processes.
+not come here: tests/hostile/harness.py runs them as fresh processes. ``run_cli`` of the other
+tests (tests/conftest.py, tests/cli_server.py) uses the same server.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def serve(sock: socket.socket) -> tuple[dict, list[int]] | None:
     """Answer requests until EOF (returns None); in a forked child, return its request and fds."""
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 2)
+            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
         except ConnectionError:
             return None
         if not data:
@@ -197,10 +198,10 @@ def become_case(sock: socket.socket, request: dict, fds: list[int]) -> None:
 
     sock.close()
     os.setsid()
-    stdin, output = fds
+    stdin, stdout, stderr = fds if len(fds) == 3 else (*fds, fds[1])
     os.dup2(stdin, 0)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
     for fd in fds:
         if fd > 2:
             os.close(fd)
@@ -281,11 +282,22 @@ class ForkServer:
             return ""
         return f"\n--- fork server log ---\n{text}" if text else ""
 
-    def run(self, argv: list[str], cwd: str, stdin_fd: int, out_fd: int, wall: float, module: str = "archdsl") -> dict:
-        """Run one case; raises :class:`ServerDied` (and the server is gone) if the server failed."""
+    def run(
+        self,
+        argv: list[str],
+        cwd: str,
+        stdin_fd: int,
+        out_fd: int,
+        wall: float,
+        module: str = "archdsl",
+        err_fd: int | None = None,
+    ) -> dict:
+        """Run one case (stderr to ``err_fd``, else with stdout to ``out_fd``); raises
+        :class:`ServerDied` (and the server is gone) if the server failed."""
         request = json.dumps({"argv": argv, "cwd": cwd, "module": module, "wall": wall}).encode()
+        fds = [stdin_fd, out_fd] if err_fd is None else [stdin_fd, out_fd, err_fd]
         try:
-            socket.send_fds(self.sock, [request], [stdin_fd, out_fd])
+            socket.send_fds(self.sock, [request], fds)
             return self._receive(wall + 60.0)
         except (ServerDied, OSError) as exc:
             self.close()
