@@ -39,13 +39,25 @@ def _close_all() -> None:
         server.close()
 
 
+# pytest sets this for each test; the child gets the current value (forkserver.py, "env")
+_PER_TEST = ("PYTEST_CURRENT_TEST",)
+
+
+def _stable(env: dict[str, str]) -> tuple:
+    return tuple(sorted((k, v) for k, v in env.items() if k not in _PER_TEST))
+
+
 def _take(kind: str, env: dict[str, str]) -> ForkServer:
     global _ROOT
-    key = (kind, tuple(sorted(env.items())))
+    key = (kind, _stable(env))
     with _LOCK:
         if _ROOT is None:
             _ROOT = Path(tempfile.mkdtemp(prefix="archdsl-cli-server-"))
             atexit.register(_close_all)
+        for other in [k for k in _IDLE if k[1] != key[1]]:  # the environment changed: servers of another are done
+            stale = _IDLE.pop(other)
+            while not stale.empty():
+                stale.get_nowait().close()
         idle = _IDLE.setdefault(key, queue.SimpleQueue())
         n = len(_ALL)
     try:
@@ -65,7 +77,7 @@ def _text(data: bytes) -> str:
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess | None:
     """Run ``python -m archdsl ARGV`` in a fork server's child; None when the call needs a fresh process."""
-    if os.environ.get("ARCHDSL_TEST_FRESH_CLI") == "1" or env != {**os.environ, "NO_COLOR": "1"}:
+    if os.environ.get("ARCHDSL_TEST_FRESH_CLI") == "1" or _stable(env) != _stable({**os.environ, "NO_COLOR": "1"}):
         return None
     server = _take(server_kind(argv), env)
     with (
@@ -74,10 +86,11 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subp
         open(os.devnull, "rb") as null,
     ):
         try:
-            reply = server.run(argv, str(cwd), null.fileno(), out.fileno(), timeout, err_fd=err.fileno())
+            reply = server.run(argv, str(cwd), null.fileno(), out.fileno(), timeout, err_fd=err.fileno(), env=env)
         except ServerDied:
             return None  # the server failed (not the command): run it as a fresh process instead
-        _IDLE[server.env_key].put(server)
+        with _LOCK:
+            _IDLE.setdefault(server.env_key, queue.SimpleQueue()).put(server)
         out.seek(0)
         err.seek(0)
         stdout, stderr = _text(out.read()), _text(err.read())

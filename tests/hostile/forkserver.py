@@ -205,6 +205,9 @@ def become_case(sock: socket.socket, request: dict, fds: list[int]) -> None:
     for fd in fds:
         if fd > 2:
             os.close(fd)
+    if "env" in request:
+        os.environ.clear()
+        os.environ.update(request["env"])
     os.chdir(request["cwd"])
     sys.path[0] = os.getcwd()  # what `python -m` puts first
     module = request.get("module", "archdsl")
@@ -291,10 +294,14 @@ class ForkServer:
         wall: float,
         module: str = "archdsl",
         err_fd: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> dict:
         """Run one case (stderr to ``err_fd``, else with stdout to ``out_fd``); raises
         :class:`ServerDied` (and the server is gone) if the server failed."""
-        request = json.dumps({"argv": argv, "cwd": cwd, "module": module, "wall": wall}).encode()
+        request = {"argv": argv, "cwd": cwd, "module": module, "wall": wall}
+        if env is not None:  # variables that differ from the server's only where no import reads them
+            request["env"] = env
+        request = json.dumps(request).encode()
         fds = [stdin_fd, out_fd] if err_fd is None else [stdin_fd, out_fd, err_fd]
         try:
             socket.send_fds(self.sock, [request], fds)
