@@ -8,8 +8,9 @@ the command as a fresh process would be: its own session, the working folder and
 the argv, stdout and stderr to files, stdin ``/dev/null``, ``archdsl.__main__`` run as ``__main__``
 and the interpreter's normal exit; what a call changes dies with its child.
 
-A call whose environment differs from the server's (``env=``, or a variable a test set since the
-server started) runs as a fresh process, and so does every call under ``ARCHDSL_TEST_FRESH_CLI=1``.
+Off unless ``ARCHDSL_TEST_FORK_CLI=1`` (not yet proven on the whole suite: its first full run
+had two failures still to look into). A call whose environment differs from the server's (``env=``,
+or a variable a test set since the server started) runs as a fresh process.
 Tests about the process itself (what it imports, signals, start-up) start their own processes.
 """
 
@@ -77,7 +78,7 @@ def _text(data: bytes) -> str:
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess | None:
     """Run ``python -m archdsl ARGV`` in a fork server's child; None when the call needs a fresh process."""
-    if os.environ.get("ARCHDSL_TEST_FRESH_CLI") == "1" or _stable(env) != _stable({**os.environ, "NO_COLOR": "1"}):
+    if os.environ.get("ARCHDSL_TEST_FORK_CLI") != "1" or _stable(env) != _stable({**os.environ, "NO_COLOR": "1"}):
         return None
     server = _take(server_kind(argv), env)
     with (

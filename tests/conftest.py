@@ -26,8 +26,8 @@ def spec_path(request) -> Path:
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120):
     """Run ``python -m archdsl`` as a user would; returns the CompletedProcess.
 
-    The command runs in a child of a fork server that imported archdsl once (tests/cli_server.py),
-    or as a fresh process when ``env`` changes the environment (or ``ARCHDSL_TEST_FRESH_CLI=1``)."""
+    With ``ARCHDSL_TEST_FORK_CLI=1`` the command runs in a child of a fork server that imported
+    archdsl once (tests/cli_server.py) unless ``env`` changes the environment."""
     from tests import cli_server
 
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
