@@ -24,8 +24,16 @@ def spec_path(request) -> Path:
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120):
-    """Run ``python -m archdsl`` as a user would; returns the CompletedProcess."""
+    """Run ``python -m archdsl`` as a user would; returns the CompletedProcess.
+
+    With ``ARCHDSL_TEST_FORK_CLI=1`` the command runs in a child of a fork server that imported
+    archdsl once (tests/cli_server.py) unless ``env`` changes the environment."""
+    from tests import cli_server
+
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    done = cli_server.run([str(a) for a in args], cwd or ROOT, full_env, timeout)
+    if done is not None:
+        return done
     return subprocess.run(
         [sys.executable, "-m", "archdsl", *args],
         cwd=cwd or ROOT,

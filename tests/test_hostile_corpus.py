@@ -1,7 +1,8 @@
 """Every case of the hostile-input corpus (tests/hostile/) fails cleanly, quickly and in little memory.
 
 See tests/hostile/harness.py for the case format and what is asserted. The selected cases run two
-at a time (each is a separate process), and each test then judges its own case's outcome.
+at a time (each in a process of its own: a child of a fork server, or a fresh interpreter where
+the case needs one), and each test then judges its own case's outcome.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import CASES, MAX_RSS_MB, MAX_SECONDS, all_cases, judge, run_case
+from tests.hostile.harness import CASES, MAX_RSS_MB, MAX_SECONDS, ForkServers, all_cases, judge, run_case
 
 ALL = all_cases()
 BY_NAME = {c.name: c for c in ALL}
@@ -40,11 +41,12 @@ def outcomes(request):
     def one(name: str):
         folder = root / name
         folder.mkdir()
-        return name, run_case(BY_NAME[name], folder)
+        return name, run_case(BY_NAME[name], folder, servers)
 
     try:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            yield dict(pool.map(one, selected))
+        with ForkServers(root) as servers, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            results = dict(pool.map(one, selected))
+        yield results
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

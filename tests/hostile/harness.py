@@ -20,8 +20,12 @@ by the wall-clock bound :data:`MAX_WALL_SECONDS`) and stay under :data:`MAX_RSS_
 (the child's own ``ru_maxrss``, read with ``os.wait4``).
 
 Linux carries a process's peak RSS across ``fork`` and ``exec``: a child started from the pytest
-process reports at least pytest's own size. So each case runs under a small launcher (a fresh
-interpreter that imports nothing) which starts the command and reports its child's rusage.
+process reports at least pytest's own size. So a case runs either in a child of the fork server
+(tests/hostile/forkserver.py: a fresh interpreter that imported archdsl once, :class:`ForkServers`)
+or, when it sets environment variables, feeds stdin or asks for it (``fresh``), as a fresh
+``python -m archdsl`` under a small launcher (a fresh interpreter that imports nothing) which
+starts the command and reports its child's rusage. ``ARCHDSL_HOSTILE_FRESH=1`` runs every case
+as a fresh process.
 """
 
 from __future__ import annotations
@@ -29,16 +33,20 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import queue
 import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.hostile.forkserver import ForkServer, ServerDied
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -61,16 +69,31 @@ class Case:
     setup: Callable[[Path], None] | None = None
     stdin: bytes | None = None
     env: dict[str, str] = field(default_factory=dict)
+    fresh: bool = False  # run as a fresh process even when no environment variable or stdin asks for it
+
+    @property
+    def needs_fresh_process(self) -> bool:
+        return self.fresh or bool(self.env) or self.stdin is not None
 
 
 _GENERATED: list[Case] = []
 
 
-def case(name: str, argv: str = "check {spec}", expect: str = "1,2,3", stdin: bytes | None = None, **env: str):
-    """Register a generated case; the decorated function gets the temporary folder to fill."""
+def case(
+    name: str,
+    argv: str = "check {spec}",
+    expect: str = "1,2,3",
+    stdin: bytes | None = None,
+    fresh: bool = False,
+    **env: str,
+):
+    """Register a generated case; the decorated function gets the temporary folder to fill.
+
+    Keyword arguments beyond these are environment variables of the case's process; ``fresh``
+    runs it as a fresh process (cases with environment variables or stdin always are)."""
 
     def wrap(fn: Callable[[Path], None]) -> Callable[[Path], None]:
-        _GENERATED.append(Case(name, argv, _codes(expect), None, fn, stdin, dict(env)))
+        _GENERATED.append(Case(name, argv, _codes(expect), None, fn, stdin, dict(env), fresh))
         return fn
 
     return wrap
@@ -93,6 +116,8 @@ def spec_case(path: Path) -> Case:
             c.argv = value
         elif key == "expect":
             c.expect = _codes(value)
+        elif key == "fresh":
+            c.fresh = value.lower() in ("1", "yes", "true")
         else:
             raise ValueError(f"{path.name}: unknown directive '{key}'")
     return c
@@ -130,9 +155,17 @@ class Outcome:
     rss_mb: float
     timed_out: bool
     cpu_seconds: float = 0.0
+    startup_cpu: float = 0.0  # of cpu_seconds, what the fork server's start-up charged (0 for a fresh process)
 
 
-def run_case(c: Case, tmp: Path) -> Outcome:
+def case_env(c: Case) -> dict[str, str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **c.env}
+    env.pop("ARCHDSL_DEBUG", None)
+    return env
+
+
+def prepare(c: Case, tmp: Path) -> list[str]:
+    """Fill the case's folder ``tmp`` and return its archdsl arguments."""
     spec = ""
     if c.spec is not None:
         dest = tmp / c.spec.name
@@ -142,9 +175,20 @@ def run_case(c: Case, tmp: Path) -> Outcome:
         c.setup(tmp)
     text = c.argv.replace("{spec}", spec).replace("{tmp}", str(tmp))
     text = re.sub(r"\{file:([^}]+)\}", lambda m: str(tmp / m.group(1)), text)
-    argv = [sys.executable, "-m", "archdsl", *shlex.split(text)]
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **c.env}
-    env.pop("ARCHDSL_DEBUG", None)
+    return shlex.split(text)
+
+
+def run_case(c: Case, tmp: Path, servers: ForkServers | None = None) -> Outcome:
+    """Run case ``c`` in the fresh folder ``tmp``: in a child of ``servers`` when it can, else as a fresh process."""
+    args = prepare(c, tmp)
+    if servers is None or c.needs_fresh_process or os.environ.get("ARCHDSL_HOSTILE_FRESH") == "1":
+        return run_fresh(c, tmp, args)
+    return servers.run(args, tmp)
+
+
+def run_fresh(c: Case, tmp: Path, args: list[str]) -> Outcome:
+    argv = [sys.executable, "-m", "archdsl", *args]
+    env = case_env(c)
     out_path = tmp / ".hostile-output"
     report = tmp / ".hostile-rusage"
     start = time.monotonic()
@@ -183,6 +227,69 @@ def run_case(c: Case, tmp: Path) -> Outcome:
     child = json.loads(report.read_text())
     code = os.waitstatus_to_exitcode(child["status"])
     return Outcome(code, output, seconds, child["maxrss"] / 1024, False, child["cpu"])
+
+
+def server_kind(args: list[str]) -> str:
+    """Which fork server runs a case: "onnx" (the ONNX backend imported) for compile -b onnx, else "base"."""
+    if not args or args[0] != "compile":
+        return "base"
+    for i, a in enumerate(args):
+        if a in ("-b", "--backend") and i + 1 < len(args) and args[i + 1] == "onnx":
+            return "onnx"
+        if a == "--backend=onnx":
+            return "onnx"
+    return "base"
+
+
+class ForkServers:
+    """Fork servers (tests/hostile/forkserver.py) for cases run from several threads: one per
+    thread at a time, started when first needed, a new one after one died. Use as a context."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._idle: dict[str, queue.SimpleQueue[ForkServer]] = {}
+        self._all: list[ForkServer] = []
+        self._lock = threading.Lock()
+
+    def _take(self, kind: str = "base") -> ForkServer:
+        with self._lock:
+            idle = self._idle.setdefault(kind, queue.SimpleQueue())
+            n = len(self._all)
+        try:
+            return idle.get_nowait()
+        except queue.Empty:
+            log = self.root / f".forkserver-{kind}-{n}-{threading.get_ident()}.log"
+            server = ForkServer(case_env(Case("")), str(self.root), str(log), kind)
+            with self._lock:
+                self._all.append(server)
+            return server
+
+    def run(self, args: list[str], tmp: Path) -> Outcome:
+        out_path = tmp / ".hostile-output"
+        start = time.monotonic()
+        with out_path.open("wb") as out, open(os.devnull, "rb") as null:
+            try:
+                server = self._take(server_kind(args))
+                r = server.run(args, str(tmp), null.fileno(), out.fileno(), MAX_WALL_SECONDS)
+            except ServerDied as exc:  # this case fails; the next one gets a new server
+                output = out_path.read_bytes().decode("utf-8", "replace") + f"\n[hostile harness] {exc}\n"
+                return Outcome(-1, output, time.monotonic() - start, 0.0, False)
+        self._idle[server.kind].put(server)
+        output = out_path.read_bytes().decode("utf-8", "replace")
+        # charged with the server's start-up (interpreter and imports), which a fresh process pays
+        # itself, and with the server's memory the child's peak may not count (forkserver.py)
+        seconds = r["seconds"] + server.startup_seconds
+        cpu = r["cpu"] + server.startup_cpu
+        rss_mb = (r["maxrss"] + r["unshared"]) / 1024
+        code = os.waitstatus_to_exitcode(r["status"])
+        return Outcome(code, output, seconds, rss_mb, r["timed_out"], cpu, server.startup_cpu)
+
+    def __enter__(self) -> ForkServers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for server in self._all:
+            server.close()
 
 
 def judge(c: Case, o: Outcome) -> list[str]:
