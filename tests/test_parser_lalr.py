@@ -19,9 +19,9 @@ from lark.exceptions import UnexpectedInput
 
 from archdsl.diagnostics import DiagnosticError, normalize_source
 from archdsl.syntax import parse_text
-from archdsl.syntax.errors import syntax_diagnostic
-from archdsl.syntax.parser import _fast_parser, _parser, _ToAst, build_ast, check_source, parse_tree
+from archdsl.syntax.parser import _fast_parser, _parser, _ToAst
 from tests.conftest import ROOT
+from tests.test_parser_fast import _old as _lark  # parse_text as Lark does it: its parser, its tree, the walk
 
 FILES = sorted(p for p in ROOT.rglob("*.arch") if ".venv" not in p.parts and "build" not in p.parts)
 SPECS = [*[p for p in FILES if "hostile" not in p.parts][:60], ROOT / "archdsl" / "stdlib" / "std.arch"]
@@ -32,17 +32,6 @@ def _outcome(fn, text: str, file: str):
         return "ast", fn(text, file)
     except DiagnosticError as exc:
         return "diags", [(d.code, d.message, d.span, d.help, d.notes) for d in exc.diagnostics]
-
-
-def _lark(text: str, file: str):
-    """parse_text as Lark does it: Lark's parser, its tree, the walk."""
-    text = normalize_source(text)
-    check_source(text, file)
-    try:
-        tree = parse_tree(text)
-    except UnexpectedInput as exc:
-        raise DiagnosticError(syntax_diagnostic(exc, text, file, _parser().terminals)) from None
-    return build_ast(tree, text, file)
 
 
 def _same(text: str, file: str = "m.arch"):
