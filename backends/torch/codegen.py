@@ -387,7 +387,7 @@ def _docstring(graph: Graph, cls: str, deploy: bool) -> list[str]:
         "Needs torch, and numpy for the initialisation. Usage::",
         "",
         f"    model = {cls}()  # initialised like archdsl.build(..., seed=0)",
-        f'    model.load_state_dict(torch.load("{name}.pt"))',
+        f'    model.load_state_dict(torch.load("{name}.pt", weights_only=True))',
         '"""',
     ]
 
