@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
 
 from archdsl.cli import app
 from archdsl.cli.common import EXIT_SPEC, EXIT_TOOL, EXIT_USAGE, fail_tool, human, load_or_exit, parse_overrides
+from archdsl.cli.lazy import default_run_group
 
 INSTALL_HINT = "pip install 'archdsl[bench]'"
 MAX_RUNS = 100_000
@@ -47,25 +47,9 @@ def target_failure(exc) -> typer.Exit:
     return fail(exc.message, exc.hint, EXIT_USAGE if isinstance(exc, OptionError) else EXIT_TOOL)
 
 
-class _DefaultRun(TyperGroup):
-    """``archdsl bench ARGS`` runs ``archdsl bench run ARGS`` unless ARGS starts with a sub-command."""
-
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
-
-bench_app = typer.Typer(
-    cls=_DefaultRun,
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help=(
-        "Measure or estimate latency and throughput of specs on a target.\n\n"
-        "`archdsl bench SPEC... --target NAME` is short for `archdsl bench run SPEC... --target NAME`."
-    ),
+bench_app = default_run_group(
+    "Measure or estimate latency and throughput of specs on a target.\n\n"
+    "`archdsl bench SPEC... --target NAME` is short for `archdsl bench run SPEC... --target NAME`."
 )
 app.add_typer(bench_app, name="bench")
 

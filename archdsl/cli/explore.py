@@ -14,19 +14,12 @@ from pathlib import Path
 import typer
 
 from archdsl.cli import app
-from archdsl.cli.bench import _DefaultRun
 from archdsl.cli.common import EXIT_OK, _with_file, exit_for, parse_overrides, print_diagnostics
+from archdsl.cli.lazy import default_run_group
 
-explore_app = typer.Typer(
-    cls=_DefaultRun,
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help=(
-        "Explore a search space with Optuna: objectives, constraints, Pareto front.\n\n"
-        "`archdsl explore SPACE.arch ...` is short for `archdsl explore run SPACE.arch ...`."
-    ),
+explore_app = default_run_group(
+    "Explore a search space with Optuna: objectives, constraints, Pareto front.\n\n"
+    "`archdsl explore SPACE.arch ...` is short for `archdsl explore run SPACE.arch ...`."
 )
 app.add_typer(explore_app, name="explore")
 

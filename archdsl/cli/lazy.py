@@ -100,3 +100,24 @@ def make_app(help: str, version: str) -> typer.Typer:
         forget_inputs()  # each command is a run of its own (tests invoke many in one process)
 
     return app
+
+
+class DefaultRunGroup(TyperGroup):
+    """``archdsl X ARGS`` runs ``archdsl X run ARGS`` unless ARGS starts with a sub-command."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def default_run_group(help: str) -> typer.Typer:
+    """A command group whose sub-command ``run`` is the default (``archdsl bench``, ``archdsl explore``)."""
+    return typer.Typer(
+        cls=DefaultRunGroup,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        help=help,
+    )
