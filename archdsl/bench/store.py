@@ -145,7 +145,15 @@ class Store:
         if str(mode).lower() != "wal":
             raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode})", _where_hint(self.path))
         self.db.execute("PRAGMA synchronous = NORMAL")
-        if self._schema_ok():  # an existing store: no write lock needed
+        # an existing store needs no write lock; but its version and its tables are read in one
+        # transaction, one snapshot: read one by one, a store another process is creating at that
+        # moment could show its tables already and its version not yet ("something else")
+        self.db.execute("BEGIN")
+        try:
+            ok = self._schema_ok()
+        finally:
+            self.db.execute("COMMIT")
+        if ok:
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
